@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Options of every module that renders the Istio charts.
+    DOCUMENTATION = r"""
+options:
+  chart_dir:
+    description:
+      - A local mirror of the Istio charts, for air-gapped installs.
+      - Laid out as C(<chart_dir>/<version>/<chart>/) with unpacked charts (C(v<version>) also works),
+        or as C(<chart_dir>/<chart>-<version>.tgz).
+      - When set, nothing is downloaded and a missing chart is an error.
+    type: path
+  chart_repo:
+    description:
+      - The Helm repository to download charts from (its C(index.yaml) and archives).
+      - Archives are checked against the sha256 digest in the index.
+    type: str
+    default: https://istio-release.storage.googleapis.com/charts
+  chart_cache_dir:
+    description:
+      - Where downloaded chart archives are kept, so that a second run downloads nothing.
+      - Defaults to C($XDG_CACHE_HOME/servicemesh.istio/charts) or C(~/.cache/servicemesh.istio/charts).
+    type: path
+  chart_repo_validate_certs:
+    description: Whether to verify the TLS certificate of O(chart_repo).
+    type: bool
+    default: true
+  version_catalog:
+    description:
+      - A YAML file that replaces the built-in catalog of Istio versions (same schema
+        as the built-in one, a C(versions) list of concrete, alias and end-of-life entries).
+    type: path
+"""

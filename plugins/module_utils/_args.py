@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs shared by the modules; they match the doc fragments of the same names."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict
+
+CHART_SOURCE_ARGS: Dict[str, Any] = {
+    "chart_dir": {"type": "path"},
+    "chart_repo": {"type": "str", "default": "https://istio-release.storage.googleapis.com/charts"},
+    "chart_cache_dir": {"type": "path"},
+    "chart_repo_validate_certs": {"type": "bool", "default": True},
+    "version_catalog": {"type": "path"},
+}
+
+CONTROL_PLANE_ARGS: Dict[str, Any] = {
+    "name": {"type": "str", "default": "default"},
+    "version": {"type": "str"},
+    "namespace": {"type": "str", "default": "istio-system"},
+    "update_strategy": {
+        "type": "dict",
+        "options": {
+            "type": {"type": "str", "choices": ["InPlace", "RevisionBased"], "default": "InPlace"},
+            "inactive_revision_deletion_grace_period_seconds": {"type": "int", "default": 30},
+        },
+    },
+    "profile": {"type": "str", "choices": ["default", "ambient", "demo", "empty", "openshift",
+                                           "openshift-ambient", "preview", "remote", "stable"]},
+    "values": {"type": "dict", "default": {}},
+    "platform": {"type": "str", "default": "kubernetes",
+                 "choices": ["kubernetes", "openshift", "gke", "k3d", "k3s", "microk8s", "minikube"]},
+    "revision": {"type": "str"},
+}
+
+
+def argument_spec(*groups: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
+    """A fresh argument spec from shared groups plus a module's own options."""
+    spec: Dict[str, Any] = {}
+    for group in groups:
+        spec.update(copy.deepcopy(group))
+    spec.update(extra)
+    return spec

@@ -1,0 +1,117 @@
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils import _istiovalues as iv
+from ansible_collections.servicemesh.istio.plugins.module_utils._errors import ValuesError
+
+
+def test_deep_merge_maps_merge_lists_and_scalars_replace():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": {"f": 1}}
+    override = {"a": {"c": [3], "g": 2}, "d": {"now": "map"}, "e": "scalar"}
+    merged = iv.deep_merge(base, override)
+    assert merged == {"a": {"b": 1, "c": [3], "g": 2}, "d": {"now": "map"}, "e": "scalar"}
+    assert base["a"]["c"] == [1, 2], "inputs are not modified"
+
+
+def test_layering_order_default_then_profile_then_user():
+    values = iv.layer_values("ambient", {"profile": "demo", "global": {"hub": "my.registry"}})
+    assert values["profile"] == "demo", "user values win over the profile"
+    assert values["global"] == {"istioNamespace": "istio-system", "configValidation": True, "hub": "my.registry"}
+    assert iv.layer_values("ambient", {})["profile"] == "ambient"
+
+
+def test_default_and_empty_profiles_add_only_the_default_layer():
+    assert iv.layer_values("default", {}) == iv.layer_values(None, {}) == iv.layer_values("empty", {})
+    assert "profile" not in iv.layer_values("default", {})
+
+
+def test_openshift_platform_selects_openshift_profile_and_platform():
+    values = iv.layer_values(None, {}, platform="openshift")
+    assert values["global"]["platform"] == "openshift"
+    assert iv.profile_layers("ambient", "openshift") == ["default", "ambient"]
+    assert iv.layer_values("ambient", {}, platform="openshift")["global"]["platform"] == "openshift"
+
+
+def test_platform_does_not_override_the_users_choice():
+    values = iv.layer_values(None, {"global": {"platform": "gke"}}, platform="k3s")
+    assert values["global"]["platform"] == "gke"
+
+
+def test_forced_values():
+    values = iv.control_plane_values("default", {"defaultRevision": "x", "pilot": {"autoscaleMin": 2}},
+                                     "istio-cp", "foo")
+    assert values["revision"] == "foo"
+    assert values["global"]["istioNamespace"] == "istio-cp"
+    assert "defaultRevision" not in values
+    assert "ztunnel" not in values
+    assert values["pilot"]["autoscaleMin"] == 2
+
+
+def test_namespace_mismatch_in_values_is_an_error():
+    with pytest.raises(ValuesError, match=r"istioNamespace \('other'\) must match the namespace \('istio-system'\)"):
+        iv.control_plane_values(None, {"global": {"istioNamespace": "other"}}, "istio-system", "")
+    assert iv.control_plane_values(None, {"global": {"istioNamespace": "istio-system"}}, "istio-system", "")
+
+
+def test_conflicting_revision_value_is_an_error():
+    with pytest.raises(ValuesError, match="values.revision"):
+        iv.control_plane_values(None, {"revision": "other"}, "istio-system", "foo")
+
+
+def test_unknown_profile_names_the_profile():
+    with pytest.raises(ValuesError, match="profile 'minimal' is not known"):
+        iv.layer_values("minimal", {})
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"pilot": {"autoscaleMin": "two"}}, "values.pilot.autoscaleMin must be an integer, got str 'two'"),
+    ({"pilot": {"autoscaleEnabled": "yes"}}, "values.pilot.autoscaleEnabled must be a boolean"),
+    ({"pilot": {"autoscaleMin": True}}, "values.pilot.autoscaleMin must be an integer"),
+    ({"global": "istio-system"}, "values.global must be a mapping"),
+    ({"meshConfig": {"discoverySelectors": {"matchLabels": {}}}}, "values.meshConfig.discoverySelectors must be a list"),
+    ({"compatibilityVersion": 1.28}, "quote it in YAML"),
+    ({"pilot": {"env": {"PILOT_ENABLE_AMBIENT": True}}}, "values.pilot.env.PILOT_ENABLE_AMBIENT must be a string"),
+    ({"profile": "default"}, "values.profile 'default' is not a chart profile"),
+    ({"global": {"platform": "aks"}}, "values.global.platform 'aks' is not a known platform"),
+    ({"global": {"resourceScope": "everything"}}, "resourceScope 'everything' must be one of"),
+])
+def test_wrong_types_name_the_key(values, message):
+    with pytest.raises(ValuesError) as err:
+        iv.check_value_types(values)
+    assert message in str(err.value)
+
+
+def test_values_must_be_a_mapping():
+    with pytest.raises(ValuesError, match="values must be a mapping, got list"):
+        iv.check_value_types([1, 2])
+
+
+def test_unknown_keys_pass_through():
+    iv.check_value_types({"pilot": {"someNewKnob": {"x": [1]}}, "anything": 3})
+
+
+def test_ztunnel_values_flatten_and_follow_revision():
+    revision_values = {"global": {"hub": "rev.hub", "istioNamespace": "istio-cp"},
+                       "meshConfig": {"trustDomain": "td"}, "revision": "foo", "pilot": {"x": 1}}
+    values = iv.ztunnel_values({"ztunnel": {"hub": "zt.hub", "logLevel": "debug"}, "global": {"logAsJson": True}},
+                               revision_values=revision_values)
+    assert values["profile"] == "ambient"
+    assert values["revision"] == "foo"
+    assert values["global"]["hub"] == "rev.hub" and values["global"]["logAsJson"] is True
+    assert values["global"]["istioNamespace"] == "istio-cp"
+    assert values["meshConfig"] == {"trustDomain": "td"}
+    assert values["hub"] == "zt.hub" and values["logLevel"] == "debug" and values["resourceName"] == "ztunnel"
+    assert "pilot" not in values and "ztunnel" not in values
+
+
+def test_cni_values_have_no_forced_overrides():
+    values = iv.cni_values("ambient", {"cni": {"ambient": {"reconcileIptablesOnStartup": True}}})
+    assert values["profile"] == "ambient"
+    assert values["cni"]["ambient"]["reconcileIptablesOnStartup"] is True
+    assert "revision" not in values
+
+
+def test_values_digest_is_stable_and_sensitive():
+    a = iv.values_digest({"a": 1, "b": {"c": 2}})
+    assert a == iv.values_digest({"b": {"c": 2}, "a": 1})
+    assert a != iv.values_digest({"a": 1, "b": {"c": 3}})
+    assert a.startswith("sha256:")

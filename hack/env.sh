@@ -1,0 +1,23 @@
+# Sourced by the other hack/ scripts: a virtualenv with everything installed, and the
+# checkout visible to Ansible as the collection servicemesh.istio.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/test-requirements.txt" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  python -m pip install --quiet --disable-pip-version-check -r "$ROOT/test-requirements.txt"
+  touch "$stamp"
+fi
+
+mkdir -p "$ROOT/.collections/ansible_collections/servicemesh"
+[ -L "$ROOT/.collections/ansible_collections/servicemesh/istio" ] || ln -s "$ROOT" "$ROOT/.collections/ansible_collections/servicemesh/istio"
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
+export ANSIBLE_NOCOLOR=1
+cd "$ROOT"

@@ -1,0 +1,129 @@
+from datetime import timedelta
+
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage, UsageIndex
+from ansible_collections.servicemesh.istio.plugins.module_utils._prune import (
+    KEEP, PRUNE, RevisionState, decide, format_time, next_prune_time, parse_time, utcnow)
+
+
+def ns(name, **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def pod(namespace, name, labels=None, annotations=None, phase="Running"):
+    return {"metadata": {"namespace": namespace, "name": name, "labels": labels or {},
+                         "annotations": annotations or {}}, "status": {"phase": phase}}
+
+
+def test_injection_label_means_default_and_wins_over_rev_label():
+    index = UsageIndex([ns("a", **{"istio-injection": "enabled", "istio.io/rev": "foo"})], [])
+    assert index.usage("default").namespaces == ["a"]
+    assert not index.usage("foo").in_use
+
+
+def test_rev_label_on_namespace():
+    index = UsageIndex([ns("a", **{"istio.io/rev": "foo"}), ns("b")], [])
+    assert index.usage("foo").namespaces == ["a"]
+
+
+def test_pod_annotation_counts_whatever_the_namespace_says():
+    index = UsageIndex([ns("a", **{"istio.io/rev": "new"})], [pod("a", "p", annotations={"istio.io/rev": "old"})])
+    assert index.usage("old").pods == ["a/p"]
+    assert index.usage("new").namespaces == ["a"]
+
+
+def test_pod_labels_count_only_without_namespace_injection_label():
+    pods = [pod("plain", "p1", {"istio.io/rev": "foo"}), pod("labelled", "p2", {"istio.io/rev": "foo"}),
+            pod("plain", "p3", {"sidecar.istio.io/inject": "true"}),
+            pod("plain", "p4", {"istio.io/rev": "foo", "sidecar.istio.io/inject": "false"})]
+    index = UsageIndex([ns("plain"), ns("labelled", **{"istio.io/rev": "bar"})], pods)
+    assert index.usage("foo").pods == ["plain/p1"]
+    assert index.usage("default").pods == ["plain/p3"]
+
+
+@pytest.mark.parametrize("phase", ["Succeeded", "Failed"])
+def test_finished_pods_do_not_count(phase):
+    index = UsageIndex([ns("a")], [pod("a", "done", annotations={"istio.io/rev": "old"}, phase=phase)])
+    assert not index.usage("old").in_use
+
+
+def test_pending_and_unknown_phase_pods_count():
+    index = UsageIndex([ns("a")], [pod("a", "p", annotations={"istio.io/rev": "old"}, phase="Pending"),
+                                   {"metadata": {"namespace": "a", "name": "q", "annotations": {"istio.io/rev": "old"}}}])
+    assert index.usage("old").pods == ["a/p", "a/q"]
+
+
+def test_tags_hold_their_revision_and_resolve_names():
+    index = UsageIndex([ns("a", **{"istio.io/rev": "prod"}), ns("b", **{"istio-injection": "enabled"})], [],
+                       tags={"prod": "foo-v1-30-3", "default": "foo-v1-30-3"})
+    usage = index.usage("foo-v1-30-3")
+    assert usage.tags == ["default", "prod"]
+    assert usage.namespaces == ["a", "b"]
+    assert index.namespace_revision("a") == "foo-v1-30-3"
+    assert not index.usage("default").in_use
+
+
+def test_enable_namespaces_by_default_holds_only_default():
+    index = UsageIndex([], [])
+    assert index.usage("default", enable_namespaces_by_default=True).in_use
+    assert not index.usage("foo", enable_namespaces_by_default=True).in_use
+
+
+def test_pod_revision_for_info():
+    index = UsageIndex([ns("a", **{"istio.io/rev": "x"}), ns("b")], [], tags={"canary": "rev2"})
+    assert index.pod_revision(pod("a", "p", annotations={"istio.io/rev": "rev1"})) == "rev1"
+    assert index.pod_revision(pod("a", "p", {"istio.io/rev": "canary"})) is None
+    assert index.pod_revision(pod("b", "p", {"istio.io/rev": "canary"})) == "rev2"
+
+
+NOW = parse_time("2026-11-21T10:00:00Z")
+
+
+def state(name, in_use=False, since=None, external=False):
+    usage = Usage(namespaces=["ns1"] if in_use else [])
+    return RevisionState(name, usage, since, external)
+
+
+def test_active_revision_is_never_pruned():
+    decision = decide(state("a", since=NOW - timedelta(days=1)), "a", 0, NOW, force=True)
+    assert decision.action == KEEP and "active" in decision.reason
+
+
+def test_in_use_is_kept_and_says_why():
+    decision = decide(state("old", in_use=True, since=NOW), "new", 0, NOW)
+    assert decision.action == KEEP
+    assert decision.held_by == ["namespace ns1"] and "namespace ns1" in decision.reason
+    assert decision.inactive_since is None, "the grace period restarts once it is unused again"
+
+
+def test_force_prunes_in_use_revision():
+    assert decide(state("old", in_use=True), "new", 30, NOW, force=True).action == PRUNE
+
+
+def test_first_seen_unused_starts_the_grace_period():
+    decision = decide(state("old"), "new", 30, NOW)
+    assert decision.action == KEEP
+    assert decision.inactive_since == NOW
+    assert decision.prune_after == NOW + timedelta(seconds=30)
+    assert next_prune_time([decision]) == NOW + timedelta(seconds=30)
+
+
+def test_grace_period_spans_runs():
+    assert decide(state("old", since=NOW - timedelta(seconds=29)), "new", 30, NOW).action == KEEP
+    assert decide(state("old", since=NOW - timedelta(seconds=30)), "new", 30, NOW).action == PRUNE
+
+
+def test_zero_grace_prunes_at_once():
+    assert decide(state("old"), "new", 0, NOW).action == PRUNE
+
+
+def test_external_istiod_disables_pruning():
+    decision = decide(state("old", since=NOW - timedelta(days=1), external=True), "new", 0, NOW)
+    assert decision.action == KEEP and "EXTERNAL_ISTIOD" in decision.reason
+
+
+def test_time_round_trip():
+    now = utcnow()
+    assert parse_time(format_time(now)) == now
+    assert parse_time(None) is None

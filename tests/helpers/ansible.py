@@ -1,0 +1,66 @@
+"""Run ansible-playbook and ansible ad-hoc commands against this checkout as the collection."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def ansible_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = dict(os.environ)
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".collections") + os.pathsep + env.get(
+        "ANSIBLE_COLLECTIONS_PATH", "")
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
+    env.setdefault("ANSIBLE_LOCALHOST_WARNING", "0")
+    env.setdefault("ANSIBLE_INVENTORY_UNPARSED_WARNING", "0")
+    env["ANSIBLE_STDOUT_CALLBACK"] = env.get("TEST_ANSIBLE_CALLBACK", "ansible.builtin.json")
+    env.update(extra or {})
+    return env
+
+
+class PlaybookRun:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        try:
+            self.json = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            self.json = None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def stats(self, host: str = "localhost") -> Dict[str, int]:
+        return self.json["stats"][host]
+
+    def results(self, task_name: str, host: str = "localhost") -> List[dict]:
+        found = []
+        for play in self.json["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"] == task_name and host in task["hosts"]:
+                    found.append(task["hosts"][host])
+        return found
+
+    def result(self, task_name: str, host: str = "localhost") -> dict:
+        results = self.results(task_name, host)
+        assert results, "task %r did not run: %s" % (task_name, self.stdout[-2000:] + self.stderr[-2000:])
+        return results[-1]
+
+
+def run_playbook(playbook: str, extra_vars: Optional[dict] = None, args: Optional[List[str]] = None,
+                 env: Optional[Dict[str, str]] = None, inventory: str = "localhost,", timeout: int = 600) -> PlaybookRun:
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "-c", "local", playbook]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    cmd += args or []
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+    return PlaybookRun(proc)

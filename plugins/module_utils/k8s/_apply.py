@@ -1,0 +1,339 @@
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Server-side apply of rendered objects, idempotent and check-mode aware.
+
+Per object, the applier first reads the live object (one GET, or one LIST per
+kind and namespace when a namespace holds several objects of that kind), then:
+
+* missing: apply it (real run), or dry-run apply it (check mode) -> created;
+* present and our field manager already owns exactly the desired fields with
+  the desired values (proved from ``managedFields``, see ``_fieldset``): nothing
+  more is sent -> unchanged;
+* otherwise: dry-run apply, compare the predicted object with the live one
+  (server bookkeeping ignored, our ownership included); only if they differ,
+  and not in check mode, the real apply -> updated, else unchanged.
+
+Request cost per object: first run 1 read + 1 apply; a second identical run
+1 read and nothing else for objects proved unchanged, 1 read + 1 dry-run for
+objects whose values the server rewrites (defaulted or normalised fields);
+a change costs 1 read + 1 dry-run + 1 apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
+    InvalidObject, K8sError, KindNotServed)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import (
+    apply_is_noop, list_key, owned_fields, owns_path)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
+    ObjectRef, builtin_scope, combined_diff, crd_scopes, diff_entry,
+    normalized, sorted_for_apply, sorted_for_delete, strip_ca_bundles, strip_server_fields)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import absent, crd_established
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, SystemClock, wait_until
+
+DEFAULT_FIELD_MANAGER = "servicemesh.istio"
+CREATED, UPDATED, UNCHANGED, DELETED, ABSENT, RELEASED = (
+    "created", "updated", "unchanged", "deleted", "absent", "released")
+CHANGING_ACTIONS = frozenset({CREATED, UPDATED, DELETED})
+# A namespace with at least this many objects of one kind is read with one LIST.
+LIST_THRESHOLD = 2
+
+
+@dataclass
+class ObjectResult:
+    ref: ObjectRef
+    action: str
+    before: Dict[str, Any] = field(default_factory=dict)
+    after: Dict[str, Any] = field(default_factory=dict)
+    existed: bool = False  # the object was there before this run touched it
+    note: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.action in CHANGING_ACTIONS
+
+    def diff(self) -> Dict[str, Any]:
+        return diff_entry(self.ref, self.before, self.after)
+
+    def summary(self) -> Dict[str, Any]:
+        item = dict(self.ref.to_record(), action=self.action)
+        if self.note:
+            item["note"] = self.note
+        return item
+
+
+@dataclass
+class ResultSet:
+    """Per-object results of one run, with Ansible's ``changed`` and ``diff``."""
+
+    objects: List[ObjectResult] = field(default_factory=list)
+    check_mode: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(result.changed for result in self.objects)
+
+    @property
+    def diffs(self) -> List[Dict[str, Any]]:
+        """Per-object diffs (changed objects only), as a list Ansible accepts for ``diff``."""
+        return [result.diff() for result in self.objects if result.changed]
+
+    @property
+    def diff(self) -> Dict[str, Any]:
+        """One combined before/after diff keyed by object."""
+        return combined_diff(self.diffs)
+
+    def by_ref(self) -> Dict[ObjectRef, ObjectResult]:
+        return {result.ref: result for result in self.objects}
+
+    def summaries(self) -> List[Dict[str, Any]]:
+        return [result.summary() for result in self.objects]
+
+
+class ApplyResult(ResultSet):
+    pass
+
+
+class DeleteResult(ResultSet):
+    pass
+
+
+@dataclass
+class _Item:
+    ref: ObjectRef
+    body: Dict[str, Any]
+
+
+class Applier:
+    """Applies and deletes sets of objects on one cluster with one field manager."""
+
+    def __init__(self, cluster: Any, field_manager: str = DEFAULT_FIELD_MANAGER,
+                 force_conflicts: bool = False, check_mode: bool = False,
+                 default_namespace: Optional[str] = None, crd_timeout: float = 60.0,
+                 poll_interval: float = 1.0, clock: Any = None) -> None:
+        self.cluster = cluster
+        self.field_manager = field_manager
+        self.force_conflicts = force_conflicts
+        self.check_mode = check_mode
+        self.default_namespace = default_namespace
+        self.crd_timeout = crd_timeout
+        self.poll_interval = poll_interval
+        self.clock = clock or SystemClock()
+
+    # -- apply ---------------------------------------------------------------------------------
+    def apply(self, objects: Iterable[Mapping[str, Any]]) -> ApplyResult:
+        """Apply ``objects`` in dependency order; raises K8sError with ``partial`` set on failure."""
+        result = ApplyResult(check_mode=self.check_mode)
+        try:
+            items = self._prepare(objects)
+            crds = [item for item in items if item.ref.is_crd]
+            others = [item for item in items if not item.ref.is_crd]
+            self._apply_all(crds, result)
+            self._settle_crds(crds, others, result)
+            self._apply_all(others, result)
+        except K8sError as exc:
+            exc.partial = result
+            raise
+        return result
+
+    def _prepare(self, objects: Iterable[Mapping[str, Any]]) -> List[_Item]:
+        objects = [obj for obj in objects if obj]
+        scopes = crd_scopes(objects)
+        items: Dict[ObjectRef, _Item] = {}
+        for obj in objects:
+            ref = ObjectRef.from_object(obj, self._namespaced(obj, scopes), self.default_namespace)
+            if ref in items:
+                raise InvalidObject("%s is rendered twice" % ref)
+            body = strip_ca_bundles(strip_server_fields(obj))
+            if ref.namespace:
+                body["metadata"]["namespace"] = ref.namespace
+            else:
+                body["metadata"].pop("namespace", None)
+            items[ref] = _Item(ref, body)
+        return sorted_for_apply(list(items.values()), lambda item: item.ref)
+
+    def _namespaced(self, obj: Mapping[str, Any], scopes: Mapping[Tuple[str, str], bool]) -> bool:
+        api_version, kind = obj.get("apiVersion") or "", obj.get("kind") or ""
+        scope = builtin_scope(api_version, kind)
+        if scope is None:
+            scope = scopes.get((api_version.rpartition("/")[0], kind))
+        if scope is None:
+            scope = self.cluster.is_namespaced(api_version, kind)
+        return scope
+
+    def _apply_all(self, items: Sequence[_Item], result: ApplyResult) -> None:
+        live = self._read_live(items)
+        for item in items:
+            result.objects.append(self._apply_one(item, live.get(item.ref), result))
+
+    def _apply_one(self, item: _Item, live: Optional[Dict[str, Any]], result: ApplyResult) -> ObjectResult:
+        ref = item.ref
+        if live and (live.get("metadata") or {}).get("deletionTimestamp"):
+            raise K8sError("%s is being deleted; run again once it is gone" % ref)
+        body = keep_istiod_failure_policy(item.body, live, self.field_manager)
+        if live and apply_is_noop(body, live, self.field_manager):
+            return ObjectResult(ref, UNCHANGED, live, live, existed=True)
+        if live is None and not self.check_mode:
+            return ObjectResult(ref, CREATED, {}, self._send(body), existed=False)
+        predicted, note = self._predict(ref, body, result)
+        if live is None:
+            return ObjectResult(ref, CREATED, {}, predicted, existed=False, note=note)
+        if same_state(predicted, live, self.field_manager):
+            return ObjectResult(ref, UNCHANGED, live, live, existed=True)
+        after = predicted if self.check_mode else self._send(body)
+        return ObjectResult(ref, UPDATED, live, after, existed=True, note=note)
+
+    def _send(self, body: Mapping[str, Any], dry_run: bool = False) -> Dict[str, Any]:
+        return self.cluster.apply(body, self.field_manager, force=self.force_conflicts, dry_run=dry_run)
+
+    def _predict(self, ref: ObjectRef, body: Dict[str, Any], result: ApplyResult) -> Tuple[Dict[str, Any], str]:
+        """What the server would store; without the server when check mode skipped a prerequisite."""
+        blocker = self._check_mode_blocker(ref, result)
+        if blocker:
+            return body, "predicted without the API server: %s" % blocker
+        return self._send(body, dry_run=True), ""
+
+    def _check_mode_blocker(self, ref: ObjectRef, result: ApplyResult) -> str:
+        # In check mode nothing is created, so the server cannot dry-run objects
+        # in a namespace, or of a kind, that this same run would create first.
+        if not self.check_mode:
+            return ""
+        for done in result.objects:
+            if done.action != CREATED:
+                continue
+            if done.ref.kind == "Namespace" and not done.ref.group and done.ref.name == ref.namespace:
+                return "namespace %s would be created first" % ref.namespace
+            if done.ref.is_crd and _crd_defines(done.after, ref):
+                return "its CRD %s would be created first" % done.ref.name
+        return ""
+
+    def _read_live(self, items: Sequence[_Item]) -> Dict[ObjectRef, Optional[Dict[str, Any]]]:
+        """Live objects by ref (None if missing): one LIST per crowded kind and namespace, else GETs."""
+        groups: Dict[Tuple[str, str, str], List[ObjectRef]] = {}
+        for item in items:
+            groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item.ref)
+        live: Dict[ObjectRef, Optional[Dict[str, Any]]] = {}
+        for (api_version, kind, namespace), refs in groups.items():
+            if not self._kind_served(api_version, kind):
+                live.update((ref, None) for ref in refs)
+            elif namespace and len(refs) >= LIST_THRESHOLD:
+                listed = {obj["metadata"]["name"]: obj for obj in self.cluster.list(api_version, kind, namespace)}
+                live.update((ref, listed.get(ref.name)) for ref in refs)
+            else:
+                live.update((ref, self.cluster.get(ref)) for ref in refs)
+        return live
+
+    def _kind_served(self, api_version: str, kind: str) -> bool:
+        if self.check_mode:
+            return self.cluster.is_served(api_version, kind)
+        self.cluster.resource(api_version, kind)  # raises KindNotServed with a clear message
+        return True
+
+    def _settle_crds(self, crds: Sequence[_Item], others: Sequence[_Item], result: ApplyResult) -> None:
+        """After CRDs changed: wait until Established, refresh discovery, wait until their kinds are served."""
+        changed = [r.ref for r in result.objects if r.ref.is_crd and r.changed]
+        if self.check_mode or not changed:
+            return
+        wait_until(self.cluster, [Check(ref, crd_established) for ref in changed],
+                   timeout=self.crd_timeout, interval=self.poll_interval, clock=self.clock)
+        self.cluster.refresh_discovery()
+        kinds = {(item.ref.api_version, item.ref.kind) for item in others
+                 if any(_crd_defines(item_crd.body, item.ref) for item_crd in crds)}
+        self._wait_kinds_served(sorted(kinds))
+
+    def _wait_kinds_served(self, kinds: Sequence[Tuple[str, str]]) -> None:
+        # discovery can lag a moment behind the Established condition
+        deadline = self.clock.monotonic() + self.crd_timeout
+        missing = [kind for kind in kinds if not self.cluster.is_served(*kind)]
+        while missing:
+            if self.clock.monotonic() >= deadline:
+                raise KindNotServed("kinds still not served %gs after their CRDs were established: %s"
+                                    % (self.crd_timeout, ", ".join("%s (%s)" % (k, v) for v, k in missing)))
+            self.clock.sleep(self.poll_interval)
+            self.cluster.refresh_discovery()
+            missing = [kind for kind in missing if not self.cluster.is_served(*kind)]
+
+    # -- delete --------------------------------------------------------------------------------
+    def delete(self, refs: Iterable[ObjectRef], wait: bool = False, timeout: float = 120.0,
+               propagation_policy: str = "Background") -> DeleteResult:
+        """Delete in reverse apply order; NotFound is fine; optionally wait until all are gone.
+
+        Background propagation (as kubectl and ``helm uninstall``): the object
+        goes at once and the garbage collector removes its dependents (pods,
+        ReplicaSets) afterwards, so names are free for a re-install and nothing
+        hangs on a slow garbage collector; ``wait`` waits for our objects only.
+        """
+        result = DeleteResult(check_mode=self.check_mode)
+        try:
+            for ref in sorted_for_delete(list(dict.fromkeys(refs)), lambda ref: ref):
+                result.objects.append(self._delete_one(ref, propagation_policy))
+            gone = [r.ref for r in result.objects if r.action == DELETED]
+            if wait and gone and not self.check_mode:
+                wait_until(self.cluster, [Check(ref, absent) for ref in gone], timeout=timeout,
+                           interval=self.poll_interval, clock=self.clock)
+        except K8sError as exc:
+            exc.partial = result
+            raise
+        return result
+
+    def _delete_one(self, ref: ObjectRef, propagation_policy: str) -> ObjectResult:
+        try:
+            before = self.cluster.get(ref)
+        except KindNotServed:
+            return ObjectResult(ref, ABSENT, note="kind not served")
+        if before is None:
+            return ObjectResult(ref, ABSENT)
+        if self.check_mode:
+            self.cluster.delete(ref, propagation_policy, dry_run=True)
+        elif not self.cluster.delete(ref, propagation_policy):
+            return ObjectResult(ref, ABSENT)
+        return ObjectResult(ref, DELETED, before, {}, existed=True)
+
+
+def same_state(predicted: Mapping[str, Any], live: Mapping[str, Any], field_manager: str) -> bool:
+    """Same content, and our manager owns the same fields (so ownership changes are written too).
+
+    Taking ownership matters: it is what lets a later apply remove a field we
+    stop rendering, and what makes the next run provably a no-op.
+    """
+    return (normalized(predicted) == normalized(live)
+            and _ownership(predicted, field_manager) == _ownership(live, field_manager))
+
+
+def _ownership(obj: Mapping[str, Any], field_manager: str) -> Tuple[Optional[str], Any]:
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply" \
+                and not entry.get("subresource"):
+            return entry.get("apiVersion"), entry.get("fieldsV1")
+    return None, None
+
+
+def keep_istiod_failure_policy(body: Dict[str, Any], live: Optional[Mapping[str, Any]],
+                               field_manager: str) -> Dict[str, Any]:
+    """Never fight istiod over ValidatingWebhookConfiguration ``failurePolicy``.
+
+    istiod turns ``Ignore`` into ``Fail`` once it serves validation. When the
+    object exists: a webhook's policy that we no longer own (istiod took it) is
+    left out, so it stays istiod's; one we still own keeps its live value, so
+    it is neither removed (which would default it to Fail) nor flipped back.
+    """
+    if not live or body.get("kind") != "ValidatingWebhookConfiguration":
+        return body
+    owned = owned_fields(live, field_manager)
+    live_policies = {hook.get("name"): hook.get("failurePolicy") for hook in live.get("webhooks") or []}
+    for hook in body.get("webhooks") or []:
+        path = ["f:webhooks", list_key(name=hook.get("name")), "f:failurePolicy"]
+        if hook.get("name") in live_policies and live_policies[hook["name"]] and owns_path(owned, path):
+            hook["failurePolicy"] = live_policies[hook["name"]]
+        else:
+            hook.pop("failurePolicy", None)
+    return body
+
+
+def _crd_defines(crd: Mapping[str, Any], ref: ObjectRef) -> bool:
+    spec = (crd or {}).get("spec") or {}
+    return spec.get("group") == ref.group and (spec.get("names") or {}).get("kind") == ref.kind
+

@@ -141,6 +141,58 @@ def test_charts_are_small_and_have_no_symlinks():
             assert size < 40 * 1024, (root, size)
 
 
+# values keys our code relies on (defaults under _internal_defaults_do_not_set). The istiod
+# and cni settings are top-level defaults like upstream; "pilot.X" / "cni.X" work via descoping.
+VALUES_KEYS = {
+    "base": ["defaultRevision", "profile", "compatibilityVersion", "global.istioNamespace", "global.resourceScope",
+             "global.enableReaderRBAC", "base.enableCRDTemplates", "base.excludedCRDs",
+             "experimental.stableValidationPolicy"],
+    "istiod": ["revision", "revisionTags", "defaultRevision", "profile", "compatibilityVersion",
+               "autoscaleEnabled", "autoscaleMin", "autoscaleMax", "replicaCount", "image", "env",
+               "cni.enabled", "cni.provider", "trustedZtunnelNamespace", "resources", "configMap", "meshConfig",
+               "sidecarInjectorWebhook.enableNamespacesByDefault", "istiodRemote.enabled",
+               "istiodRemote.injectionPath", "istiodRemote.injectionURL", "telemetry.enabled",
+               "experimental.stableValidationPolicy", "base", "gatewayClasses",
+               "global.istioNamespace", "global.hub", "global.tag", "global.variant", "global.platform",
+               "global.meshID", "global.multiCluster.clusterName", "global.multiCluster.enabled", "global.network",
+               "global.remotePilotAddress", "global.externalIstiod", "global.configCluster",
+               "global.configValidation", "global.operatorManageWebhooks", "global.omitSidecarInjectorConfigMap",
+               "global.proxy.image", "global.proxy_init.image", "global.imagePullPolicy", "global.resourceScope"],
+    "cni": ["cniBinDir", "cniConfDir", "chained", "provider", "ambient.enabled",
+            "ambient.reconcileIptablesOnStartup", "repair.enabled", "profile", "global.hub", "global.platform"],
+    "ztunnel": ["hub", "tag", "variant", "image", "resourceName", "revision", "istioNamespace", "logLevel",
+                "updateStrategy", "terminationGracePeriodSeconds", "env", "multiCluster.clusterName", "global",
+                "meshConfig"],
+    "gateway": ["name", "labels", "service.type", "service.ports", "env", "networkGateway", "revision",
+                "autoscaling.enabled", "autoscaling.minReplicas", "autoscaling.maxReplicas", "replicaCount"],
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("chart", CHARTS)
+def test_values_keys(version, chart):
+    with open(os.path.join(CHARTS_ROOT, version, chart, "values.yaml")) as f:
+        values = yaml.safe_load(f)
+    assert list(values) == ["_internal_defaults_do_not_set"]
+    for dotted in VALUES_KEYS[chart]:
+        node = values["_internal_defaults_do_not_set"]
+        for part in dotted.split("."):
+            assert isinstance(node, dict) and part in node, (chart, dotted)
+            node = node[part]
+    assert "pilot" not in values["_internal_defaults_do_not_set"]
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_packaged_chart_renders_the_same_and_lints(chart, tmp_path):
+    src = os.path.join(CHARTS_ROOT, "1.29.6", chart)
+    archive = helm_python.package(src, destination=str(tmp_path))
+    assert os.path.basename(archive) == "%s-1.29.6.tgz" % chart
+    values = {"profile": "ambient"}
+    packaged = helm_python.Chart.load(archive).render(values, name="x", namespace="istio-system", is_install=True)
+    assert packaged == load("1.29.6", chart).render(values, name="x", namespace="istio-system", is_install=True)
+    assert helm_python.lint(src, namespace="istio-system")["errors"] == []
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("chart", CHARTS)
 def test_every_chart_renders_with_defaults(version, chart):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
-    InvalidObject, K8sError, KindNotServed)
+    ApiError, InvalidObject, K8sError, KindNotServed)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import (
     apply_is_noop, list_key, owned_fields, owns_path)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
@@ -194,7 +194,13 @@ class Applier:
         blocker = self._check_mode_blocker(ref, result)
         if blocker:
             return body, "predicted without the API server: %s" % blocker
-        return self._send(body, dry_run=True), ""
+        try:
+            return self._send(body, dry_run=True), ""
+        except ApiError as exc:
+            # e.g. a namespace an earlier task would create; the real run fails if it is still missing
+            if not self.check_mode or exc.status != 404:
+                raise
+            return body, "predicted without the API server: %s" % exc
 
     def _check_mode_blocker(self, ref: ObjectRef, result: ApplyResult) -> str:
         # In check mode nothing is created, so the server cannot dry-run objects

@@ -96,9 +96,9 @@ def _map_matches(desired: Mapping[str, Any], live: Any, fields: Mapping[str, Any
     if not isinstance(live, Mapping):
         return False
     children = _children(fields)
-    if not desired and not top:
-        # an empty map is owned as a leaf; others may have added keys since
-        return not children and live == {}
+    if not children and not top:
+        # an atomic struct (e.g. a label selector) or an empty map: owned as a whole
+        return _same_json(desired, live)
     if set(children) != {"f:" + key for key in desired}:
         return False
     return all(_matches(value, live.get(key, _MISSING), children["f:" + key])

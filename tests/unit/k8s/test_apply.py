@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
+    Applier, keep_istiod_failure_policy, same_state)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import InvalidObject, K8sError
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import list_key
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+
+from .fake_cluster import FakeCluster
+from .test_readiness import FakeClock
+
+NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+
+
+def configmap(name, namespace="istio-system", **data):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+            "data": data or {"k": "v"}}
+
+
+def crd(group="example.io", kind="Widget", plural="widgets"):
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "%s.%s" % (plural, group)},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"kind": kind, "plural": plural}, "versions": [{"name": "v1"}]}}
+
+
+def widget(name="w"):
+    return {"apiVersion": "example.io/v1", "kind": "Widget",
+            "metadata": {"name": name, "namespace": "istio-system"}, "spec": {"size": 1}}
+
+
+def vwc(policy="Ignore"):
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "istio-validator-istio-system"},
+            "webhooks": [{"name": "rev.validation.istio.io", "failurePolicy": policy,
+                          "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"},
+                                           "caBundle": ""}}]}
+
+
+def applier(cluster, **kw):
+    kw.setdefault("clock", FakeClock())
+    return Applier(cluster, **kw)
+
+
+def test_first_run_creates_second_run_only_reads():
+    cluster = FakeCluster()
+    objects = [configmap("a"), configmap("b"), NS]
+    first = applier(cluster).apply(objects)
+    assert [(r.ref.name, r.action) for r in first.objects] == [
+        ("istio-system", "created"), ("a", "created"), ("b", "created")]
+    assert first.changed and len(first.diffs) == 3
+    cluster.reset_calls()
+    second = applier(cluster).apply(objects)
+    assert not second.changed and {r.action for r in second.objects} == {"unchanged"}
+    assert cluster.verbs() == ["GET", "LIST"], "one GET for the namespace, one LIST for the two ConfigMaps"
+
+
+def test_values_the_server_rewrites_cost_a_dry_run_but_no_write():
+    def normalise(body):
+        if body.get("kind") == "ConfigMap":
+            body["data"] = {k: v.lower() for k, v in body["data"].items()}
+        return body
+    cluster = FakeCluster(normalise)
+    applier(cluster).apply([NS, configmap("a", k="V")])
+    cluster.reset_calls()
+    result = applier(cluster).apply([NS, configmap("a", k="V")])
+    assert not result.changed
+    assert cluster.verbs() == ["GET", "GET", "APPLY-DRYRUN"]
+
+
+def test_changes_are_dry_run_then_applied_with_a_diff():
+    cluster = FakeCluster()
+    applier(cluster).apply([NS, configmap("a", k="1")])
+    cluster.reset_calls()
+    result = applier(cluster).apply([NS, configmap("a", k="2")])
+    assert [r.action for r in result.objects] == ["unchanged", "updated"]
+    assert cluster.verbs() == ["GET", "GET", "APPLY-DRYRUN", "APPLY"]
+    assert result.diff["before"]["ConfigMap istio-system/a"]["data"] == {"k": "1"}
+    assert result.diff["after"]["ConfigMap istio-system/a"]["data"] == {"k": "2"}
+
+
+def test_check_mode_writes_nothing_and_predicts_objects_in_a_new_namespace():
+    cluster = FakeCluster()
+    result = applier(cluster, check_mode=True).apply([configmap("a"), NS])
+    assert cluster.writes() == [] and cluster.store == {}
+    assert [r.action for r in result.objects] == ["created", "created"]
+    assert "namespace istio-system would be created first" in result.objects[1].note
+    assert result.diff["after"]["ConfigMap istio-system/a"]["data"] == {"k": "v"}
+
+
+def test_check_mode_update_uses_the_server_dry_run():
+    cluster = FakeCluster()
+    applier(cluster).apply([NS, configmap("a", k="1")])
+    cluster.reset_calls()
+    result = applier(cluster, check_mode=True).apply([NS, configmap("a", k="2")])
+    assert result.changed and "APPLY" not in cluster.verbs() and "APPLY-DRYRUN" in cluster.verbs()
+    assert cluster.store[ObjectRef.of("v1", "ConfigMap", "a", "istio-system")]["data"] == {"k": "1"}
+
+
+def test_crds_first_then_discovery_refresh_then_custom_resources():
+    cluster = FakeCluster()
+    cluster.unserved.add(("example.io", "Widget"))
+    result = applier(cluster).apply([widget(), NS, crd()])
+    assert [r.ref.kind for r in result.objects] == ["CustomResourceDefinition", "Namespace", "Widget"]
+    verbs = cluster.verbs()
+    assert verbs.index("REFRESH") < verbs.index("APPLY", verbs.index("REFRESH"))
+    assert ObjectRef.of("example.io/v1", "Widget", "w", "istio-system") in cluster.store
+
+
+def test_check_mode_with_a_new_crd_predicts_its_custom_resources():
+    cluster = FakeCluster()
+    cluster.put(NS)
+    cluster.unserved.add(("example.io", "Widget"))
+    result = applier(cluster, check_mode=True).apply([widget(), crd()])
+    assert [r.action for r in result.objects] == ["created", "created"]
+    assert "its CRD widgets.example.io would be created first" in result.objects[1].note
+    assert cluster.writes() == []
+
+
+def test_unknown_kind_fails_naming_it():
+    cluster = FakeCluster()
+    cluster.put(NS)
+    cluster.unserved.add(("example.io", "Widget"))
+    with pytest.raises(K8sError, match="Widget"):
+        applier(cluster).apply([widget()])
+
+
+def test_duplicates_and_missing_namespaces_are_rejected():
+    cluster = FakeCluster()
+    with pytest.raises(InvalidObject, match="rendered twice"):
+        applier(cluster).apply([configmap("a"), configmap("a")])
+    with pytest.raises(InvalidObject, match="has no metadata.namespace"):
+        applier(cluster).apply([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])
+    result = applier(cluster, default_namespace="istio-system", check_mode=True).apply(
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])
+    assert result.objects[0].ref.namespace == "istio-system"
+
+
+def test_failure_carries_what_was_done():
+    cluster = FakeCluster()
+    with pytest.raises(K8sError) as info:
+        applier(cluster).apply([NS, configmap("a"), configmap("b", namespace="missing")])
+    assert [r.ref.name for r in info.value.partial.objects] == ["istio-system", "a"]
+
+
+def test_ca_bundle_is_never_sent():
+    cluster = FakeCluster()
+    applier(cluster).apply([vwc()])
+    stored = cluster.store[ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                                        "istio-validator-istio-system")]
+    assert "caBundle" not in stored["webhooks"][0]["clientConfig"]
+
+
+def test_failure_policy_kept_while_ours_and_left_alone_once_istiod_took_it():
+    ours = copy.deepcopy(vwc("Ignore"))
+    key = list_key(name="rev.validation.istio.io")
+    ours["metadata"]["managedFields"] = [{"manager": "servicemesh.istio", "operation": "Apply",
+                                          "fieldsV1": {"f:webhooks": {key: {"f:failurePolicy": {}}}}}]
+    desired = vwc("Ignore")
+    assert keep_istiod_failure_policy(copy.deepcopy(desired), ours, "servicemesh.istio")["webhooks"][0][
+        "failurePolicy"] == "Ignore"
+    taken = copy.deepcopy(vwc("Fail"))
+    taken["metadata"]["managedFields"] = [
+        {"manager": "servicemesh.istio", "operation": "Apply", "fieldsV1": {"f:webhooks": {key: {"f:name": {}}}}},
+        {"manager": "pilot-discovery", "operation": "Update", "fieldsV1": {"f:webhooks": {key: {
+            "f:failurePolicy": {}}}}}]
+    assert "failurePolicy" not in keep_istiod_failure_policy(copy.deepcopy(desired), taken,
+                                                             "servicemesh.istio")["webhooks"][0]
+    assert keep_istiod_failure_policy(copy.deepcopy(desired), None, "servicemesh.istio") == desired
+
+
+def test_same_state_counts_ownership():
+    live = configmap("a")
+    live["metadata"]["managedFields"] = [{"manager": "helm", "operation": "Update", "fieldsV1": {}}]
+    predicted = copy.deepcopy(live)
+    predicted["metadata"]["managedFields"].append({"manager": "servicemesh.istio", "operation": "Apply",
+                                                   "apiVersion": "v1", "fieldsV1": {"f:data": {"f:k": {}}}})
+    assert not same_state(predicted, live, "servicemesh.istio")
+    assert same_state(live, copy.deepcopy(live), "servicemesh.istio")
+
+
+def test_delete_in_reverse_order_skips_missing_and_waits():
+    cluster = FakeCluster()
+    applier(cluster).apply([NS, configmap("a"), vwc()])
+    refs = [ObjectRef.from_object(o, namespaced=None) for o in (configmap("a"), vwc())]
+    refs.append(ObjectRef.of("v1", "ConfigMap", "gone", "istio-system"))
+    result = applier(cluster).delete(refs, wait=True)
+    assert [(r.ref.name, r.action) for r in result.objects] == [
+        ("istio-validator-istio-system", "deleted"), ("gone", "absent"), ("a", "deleted")]
+    assert result.diff["before"] and result.diff["after"] == {}
+
+
+def test_delete_in_check_mode_deletes_nothing():
+    cluster = FakeCluster()
+    applier(cluster).apply([NS, configmap("a")])
+    result = applier(cluster, check_mode=True).delete([ObjectRef.of("v1", "ConfigMap", "a", "istio-system")])
+    assert result.changed and ObjectRef.of("v1", "ConfigMap", "a", "istio-system") in cluster.store

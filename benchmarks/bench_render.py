@@ -15,7 +15,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
-import conftest  # noqa: E402,F401  (makes ansible_collections.servicemesh.istio importable)
+import conftest  # noqa: E402  (makes ansible_collections.servicemesh.istio importable)
 
 import helm_python  # noqa: E402
 
@@ -28,7 +28,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
 
 def median_ms(func, runs):
     samples = []
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         func()
         samples.append((time.perf_counter() - start) * 1000)
@@ -36,6 +36,7 @@ def median_ms(func, runs):
 
 
 def main():
+    assert conftest.ROOT == ROOT
     parser = argparse.ArgumentParser()
     parser.add_argument("--chart-dir", default=os.path.join(ROOT, "tests", "fixtures", "charts"))
     parser.add_argument("--version", default="v1.30.3")

@@ -126,8 +126,7 @@ def _walk(values: Mapping[str, Any], prefix: str = "") -> Iterable[Tuple[str, An
         path = prefix + key
         yield path, value
         if isinstance(value, Mapping):
-            for item in _walk(value, path + "."):
-                yield item
+            yield from _walk(value, path + ".")
 
 
 def check_value_types(values: Any, what: str = "values") -> None:

@@ -14,15 +14,17 @@ description:
   - Resolves the version, names the revision, merges profiles and values, and renders the chosen
     components with the Helm engine in-process. Nothing is sent to a cluster.
   - The rendered text holds Go templates for istiod's injector; it is returned as data and never templated.
-author: servicemesh.istio contributors
+author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
   - servicemesh.istio.control_plane
   - servicemesh.istio.chart_source
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: In check mode O(dest) is not written; the result and diff say what would be.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 options:
   components:

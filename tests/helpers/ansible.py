@@ -62,5 +62,5 @@ def run_playbook(playbook: str, extra_vars: Optional[dict] = None, args: Optiona
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     cmd += args or []
-    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookRun(proc)

@@ -42,3 +42,10 @@ def argument_spec(*groups: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
         spec.update(copy.deepcopy(group))
     spec.update(extra)
     return spec
+
+# How changes are made on a cluster; the k8s connection options come from kubernetes.core.
+CHANGE_ARGS: Dict[str, Any] = {
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 300},
+    "force_conflicts": {"type": "bool", "default": False},
+}

@@ -7,11 +7,15 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
+from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, Rendered, parse_components, plan_revision, render_component)
+from ansible_collections.servicemesh.istio.plugins.module_utils._revision import revision_name
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 
 try:
     import yaml
@@ -83,3 +87,94 @@ def run_manifest(module) -> None:
         if module._diff:
             result["diff"] = written["diff"]
     module.exit_json(**result)
+
+
+# -- cluster modules ------------------------------------------------------------------------------
+
+def lifecycle_options(module) -> lifecycle.Options:
+    params = module.params
+    return lifecycle.Options(check_mode=module.check_mode, force_conflicts=params.get("force_conflicts", False),
+                             wait=params.get("wait", True), wait_timeout=params.get("wait_timeout") or 300)
+
+
+def renderer_for(params: Dict[str, Any]) -> ManifestRenderer:
+    return ManifestRenderer(ChartSource(ChartSourceOptions.from_params(params)))
+
+
+def exit_with_outcome(module, outcome: lifecycle.Outcome, **extra: Any) -> None:
+    result: Dict[str, Any] = dict(outcome.facts)
+    result.update(extra)
+    result["changed"] = outcome.changed
+    result["objects"] = outcome.objects()
+    if module._diff:
+        result["diff"] = outcome.diff()
+    module.exit_json(**result)
+
+
+def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
+    """The revision ``state: absent`` means; no version resolution unless it is needed for the name."""
+    if params.get("revision"):
+        return params["revision"]
+    control_plane = ControlPlane.from_params(params)
+    version = control_plane.version or catalog.default.name
+    return revision_name(control_plane.name, version, control_plane.strategy)
+
+
+def run_revision(module) -> None:
+    require_libraries(module)
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        catalog = load_catalog(params.get("version_catalog"))
+        if params["state"] == "absent":
+            name = _revision_to_remove(params, catalog)
+            outcome = lifecycle.remove_revision(connect(params), name, options, force=params["force"])
+        else:
+            control_plane = ControlPlane.from_params(params)
+            plan = plan_revision(control_plane, catalog)
+            outcome = lifecycle.install_revision(
+                connect(params), renderer_for(params), control_plane, plan, options,
+                include_base=params.get("include_base"), crds=params["install_crds"],
+                create_namespace_if_missing=params["create_namespace"])
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    exit_with_outcome(module, outcome)
+
+
+def run_revision_tag(module) -> None:
+    require_libraries(module)
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        catalog = load_catalog(params.get("version_catalog"))
+        cluster = connect(params)
+        if params["state"] == "absent":
+            outcome = lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
+        else:
+            target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
+                                                  params.get("namespace"))
+            outcome = lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options)
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    exit_with_outcome(module, outcome)
+
+
+def run_prune(module) -> None:
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        outcome = lifecycle.prune_control_plane(connect(params), params["name"], params["namespace"], options,
+                                                force=params["force"],
+                                                grace_seconds=params.get("grace_period_seconds"))
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    exit_with_outcome(module, outcome)
+
+
+def run_info(module) -> None:
+    params = module.params
+    try:
+        facts = info.gather(connect(params), load_catalog(params.get("version_catalog")))
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **facts)

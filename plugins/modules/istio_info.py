@@ -1,0 +1,81 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: istio_info
+short_description: Facts about the Istio control planes, revisions, tags and workloads of a cluster
+version_added: 0.1.0
+description:
+  - Read-only. For each control plane a summary like C(kubectl get istio) (revisions, ready, in use, active
+    revision, status, version); for each revision its version, profile, readiness and what uses it and why;
+    tags and their targets; which revision each namespace and each injected pod uses, with proxy versions.
+author: servicemesh.istio maintainers (@servicemesh-istio)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+options:
+  version_catalog:
+    description: A version catalog file, when the control planes were installed with one.
+    type: path
+"""
+
+EXAMPLES = r"""
+- servicemesh.istio.istio_info:
+  register: istio
+
+- ansible.builtin.debug:
+    msg: "{{ istio.control_planes | map(attribute='status') }}"
+"""
+
+RETURN = r"""
+control_planes:
+  description: name, namespace, profile, revisions, ready, in_use, active_revision, status, version, strategy.
+  returned: always
+  type: list
+  elements: dict
+revisions:
+  description: name, namespace, control_plane, version, profile, remote, ready, not_ready_reason, in_use, usage.
+  returned: always
+  type: list
+  elements: dict
+tags:
+  description: name, namespace, revision, and the namespaces that use the tag.
+  returned: always
+  type: list
+  elements: dict
+namespaces:
+  description: Namespaces with an injection label, the label's value and the revision it resolves to.
+  returned: always
+  type: list
+  elements: dict
+pods:
+  description: Pods that use a revision, with the revision, whether injected, and the proxy version.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
+from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_info
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(CONNECTION_ARG_SPEC, version_catalog={"type": "path"}),
+                           supports_check_mode=True)
+    run_info(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: istio_prune
+short_description: Remove a control plane's inactive revisions once nothing uses them
+version_added: 0.1.0
+description:
+  - Removes revisions of a control plane that are not active, not in use (by namespaces, running pods or tags),
+    and have been unused for at least the grace period.
+  - The time a revision was first seen unused is recorded in its inventory record, so the grace period spans
+    separate runs. A revision that is used again starts over.
+  - Pods that have finished (C(Succeeded) or C(Failed)) do not hold a revision.
+  - Revisions with C(EXTERNAL_ISTIOD) are kept, as their use on remote clusters cannot be seen.
+author: servicemesh.istio maintainers (@servicemesh-istio)
+extends_documentation_fragment:
+  - servicemesh.istio.cluster_change
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+options:
+  name:
+    description: The control plane.
+    type: str
+    default: default
+  namespace:
+    description: The control plane's namespace.
+    type: str
+    default: istio-system
+  grace_period_seconds:
+    description: Overrides the grace period recorded with the control plane's update strategy.
+    type: int
+  force:
+    description: Remove inactive revisions even while they are in use or in their grace period. Never the active one.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Prune what the canary upgrade left behind
+  servicemesh.istio.istio_prune:
+    name: default
+  register: pruned
+
+- ansible.builtin.debug:
+    msg: "{{ pruned.decisions }}"
+"""
+
+RETURN = r"""
+active_revision:
+  description: The control plane's active revision.
+  returned: always
+  type: str
+decisions:
+  description: For each revision, C(keep) or C(prune), why, what holds it, and when it may be pruned.
+  returned: always
+  type: list
+  elements: dict
+pruned:
+  description: The revisions removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+next_prune_at:
+  description: The earliest time a kept revision may be pruned, if any.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
+from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_prune
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "default"},
+            namespace={"type": "str", "default": "istio-system"}, grace_period_seconds={"type": "int"},
+            force={"type": "bool", "default": False}),
+        supports_check_mode=True,
+    )
+    run_prune(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,8 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, RevisionPlan)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION, validate_tag_name
+from ansible_collections.servicemesh.istio.plugins.module_utils._selectors import (
+    discovery_selectors, selectors_overlap)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
@@ -224,6 +226,21 @@ def _check_no_tag_named(cluster: Any, name: str) -> None:
                              "rename one of them" % (name, clash[0].key.namespace))
 
 
+def check_selector_overlap(cluster: Any, control_plane: ControlPlane, plan: RevisionPlan) -> None:
+    """Several meshes in one cluster must not watch the same namespaces (the reference leaves this to luck)."""
+    for record in inventory.list_records(cluster, kind=REVISION):
+        same = (record.metadata.get("controlPlane"), record.key.namespace) == (control_plane.name, plan.namespace)
+        if same or is_remote(record):
+            continue
+        if selectors_overlap(discovery_selectors(plan.values), discovery_selectors(record.metadata.get("values"))):
+            raise LifecycleError(
+                "the discovery selectors of control plane %r (namespace %s) overlap those of control plane %r "
+                "(revision %s, namespace %s); give each mesh meshConfig.discoverySelectors that select disjoint "
+                "namespaces, or set allow_selector_overlap" % (control_plane.name, plan.namespace,
+                                                              record.metadata.get("controlPlane"),
+                                                              record.key.name, record.key.namespace))
+
+
 def revision_metadata(control_plane: ControlPlane, plan: RevisionPlan) -> Dict[str, Any]:
     return {"controlPlane": control_plane.name, "version": plan.version.name,
             "requestedVersion": plan.requested_version, "profile": plan.profile,
@@ -232,11 +249,13 @@ def revision_metadata(control_plane: ControlPlane, plan: RevisionPlan) -> Dict[s
 
 def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: ControlPlane, plan: RevisionPlan,
                      options: Options, include_base: Optional[bool] = None, crds: bool = True,
-                     create_namespace_if_missing: bool = False) -> Outcome:
+                     create_namespace_if_missing: bool = False, allow_selector_overlap: bool = False) -> Outcome:
     """Apply one revision (istiod, and the base validator for ``default``), record it, wait for it.
 
     Everything is read and rendered before the first write, so bad input changes nothing."""
     _check_no_tag_named(cluster, plan.name)
+    if not allow_selector_overlap and not plan.is_remote:
+        check_selector_overlap(cluster, control_plane, plan)
     must_create_namespace = namespace_missing(cluster, plan.namespace, create_namespace_if_missing)
     key = UnitKey(REVISION, plan.name, plan.namespace)
     previous = None if must_create_namespace else inventory.load(cluster, key.namespace, key.kind, key.name)

@@ -135,7 +135,8 @@ def run_revision(module) -> None:
             outcome = lifecycle.install_revision(
                 connect(params), renderer_for(params), control_plane, plan, options,
                 include_base=params.get("include_base"), crds=params["install_crds"],
-                create_namespace_if_missing=params["create_namespace"])
+                create_namespace_if_missing=params["create_namespace"],
+                allow_selector_overlap=params["allow_selector_overlap"])
     except IstioError as exc:
         module.fail_json(msg=str(exc))
     exit_with_outcome(module, outcome)

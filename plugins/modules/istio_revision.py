@@ -52,6 +52,12 @@ options:
     description: Create O(namespace) if it does not exist (it is never deleted by this collection).
     type: bool
     default: false
+  allow_selector_overlap:
+    description:
+      - Install even when another control plane in the cluster watches namespaces this one's
+        C(meshConfig.discoverySelectors) could also select (a control plane without selectors watches all).
+    type: bool
+    default: false
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -120,7 +126,8 @@ def main():
             CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             force={"type": "bool", "default": False}, install_crds={"type": "bool", "default": True},
-            include_base={"type": "bool"}, create_namespace={"type": "bool", "default": False}),
+            include_base={"type": "bool"}, create_namespace={"type": "bool", "default": False},
+            allow_selector_overlap={"type": "bool", "default": False}),
         supports_check_mode=True,
     )
     run_revision(module)

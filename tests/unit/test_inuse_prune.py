@@ -127,3 +127,36 @@ def test_time_round_trip():
     now = utcnow()
     assert parse_time(format_time(now)) == now
     assert parse_time(None) is None
+
+
+# discovery selectors -----------------------------------------------------------------------------
+from ansible_collections.servicemesh.istio.plugins.module_utils._selectors import (  # noqa: E402
+    selectors_intersect, selectors_overlap)
+
+
+def sel(labels):
+    return {"matchLabels": labels}
+
+
+def expr(key, operator, *values):
+    return {"matchExpressions": [{"key": key, "operator": operator, "values": list(values)}]}
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    (sel({"mesh": "a"}), sel({"mesh": "b"}), False),
+    (sel({"mesh": "a"}), sel({"mesh": "a"}), True),
+    (sel({"mesh": "a"}), sel({"team": "x"}), True),
+    (expr("mesh", "In", "a", "b"), expr("mesh", "In", "b", "c"), True),
+    (expr("mesh", "In", "a"), expr("mesh", "NotIn", "a"), False),
+    (expr("mesh", "Exists"), expr("mesh", "DoesNotExist"), False),
+    (sel({"mesh": "a"}), expr("mesh", "DoesNotExist"), False),
+])
+def test_selector_intersection(a, b, expected):
+    assert selectors_intersect(a, b) is expected
+    assert selectors_intersect(b, a) is expected
+
+
+def test_no_selectors_overlap_with_everything():
+    assert selectors_overlap([], [sel({"mesh": "a"})])
+    assert not selectors_overlap([sel({"mesh": "a"})], [sel({"mesh": "b"}), sel({"mesh": "c"})])
+    assert selectors_overlap([sel({"mesh": "a"})], [sel({"mesh": "b"}), sel({"mesh": "a"})])

@@ -1,0 +1,139 @@
+"""Lifecycle flows over the in-memory cluster stand-in (the integration tests use the real protocol)."""
+import os
+from datetime import timedelta
+
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
+from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
+    ControlPlane, ManifestRenderer, plan_revision)
+from ansible_collections.servicemesh.istio.plugins.module_utils._prune import parse_time
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from tests.unit.k8s.fake_cluster import FakeCluster
+
+CHARTS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "charts")
+OPTIONS = lifecycle.Options(wait=False)
+NOW = parse_time("2026-11-21T10:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return ManifestRenderer(ChartSource(ChartSourceOptions(chart_dir=CHARTS)))
+
+
+@pytest.fixture
+def cluster():
+    fake = FakeCluster()
+    for name in ("istio-system", "other", "apps"):
+        fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {}}})
+    return fake
+
+
+def install(cluster, renderer, **kwargs):
+    control_plane = ControlPlane(**kwargs)
+    plan = plan_revision(control_plane, builtin_catalog())
+    return lifecycle.install_revision(cluster, renderer, control_plane, plan, OPTIONS)
+
+
+def label(cluster, namespace, **labels):
+    cluster.store[ObjectRef.of("v1", "Namespace", namespace)]["metadata"]["labels"] = labels
+
+
+def test_in_place_install_records_and_is_idempotent(cluster, renderer):
+    outcome = install(cluster, renderer, name="default", version="v1.30.3")
+    assert outcome.changed and outcome.facts["revision"] == "default"
+    assert cluster.get(ObjectRef.of("apps/v1", "Deployment", "istiod", "istio-system"))
+    assert cluster.get(ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                                    "istiod-default-validator"))
+    cp = inventory.load(cluster, "istio-system", "controlplane", "default")
+    assert cp.metadata["activeRevision"] == "default"
+
+
+
+def test_second_run_makes_no_writes(cluster, renderer):
+    # The stand-in records lists as atomic in managedFields, so the validating webhooks' failurePolicy
+    # handling (which needs list-map keys) is left to the integration tests on the real protocol.
+    no_validation = {"global": {"configValidation": False}}
+    install(cluster, renderer, name="blue", version="v1.30.3", values=no_validation)
+    cluster.reset_calls()
+    again = install(cluster, renderer, name="blue", version="v1.30.3", values=no_validation)
+    assert not again.changed and cluster.writes() == []
+
+
+def test_in_place_upgrade_prunes_dropped_objects(cluster, renderer):
+    install(cluster, renderer, name="default", version="v1.29.6")
+    legacy = ObjectRef.of("v1", "ConfigMap", "istio-legacy-config", "istio-system")
+    assert cluster.get(legacy)
+    outcome = install(cluster, renderer, name="default", version="v1.30.3")
+    assert outcome.facts["upgraded"] and cluster.get(legacy) is None
+
+
+def test_missing_namespace_fails_before_any_write(cluster, renderer):
+    cluster.reset_calls()
+    with pytest.raises(lifecycle.LifecycleError, match="namespace 'nowhere' doesn't exist"):
+        install(cluster, renderer, name="x", namespace="nowhere", version="v1.30.3")
+    assert cluster.writes() == []
+
+
+def test_tags_move_and_hold_revisions(cluster, renderer):
+    install(cluster, renderer, name="default", version="v1.29.6", strategy="RevisionBased")
+    install(cluster, renderer, name="default", version="v1.30.3", strategy="RevisionBased")
+    old = lifecycle.find_revision(cluster, "default-v1-29-6")
+    lifecycle.install_tag(cluster, renderer, builtin_catalog(), "default", old, OPTIONS)
+    validator = cluster.get(ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                                         "istiod-default-validator"))
+    assert validator["webhooks"][0]["clientConfig"]["service"]["name"] == "istiod-default-v1-29-6"
+    target = lifecycle.resolve_tag_target(cluster, None, "default", None)
+    assert target.key.name == "default-v1-30-3"
+    moved = lifecycle.install_tag(cluster, renderer, builtin_catalog(), "default", target, OPTIONS)
+    assert moved.facts["previous_revision"] == "default-v1-29-6" and moved.changed
+    validator = cluster.get(validator and ObjectRef.of("admissionregistration.k8s.io/v1",
+                                                       "ValidatingWebhookConfiguration", "istiod-default-validator"))
+    assert validator["webhooks"][0]["clientConfig"]["service"]["name"] == "istiod-default-v1-30-3"
+    with pytest.raises(lifecycle.LifecycleError, match="share its name with a revision"):
+        lifecycle.install_tag(cluster, renderer, builtin_catalog(), "default-v1-29-6", target, OPTIONS)
+    with pytest.raises(lifecycle.LifecycleError, match="revision 'missing' does not exist"):
+        lifecycle.resolve_tag_target(cluster, "missing", None, None)
+
+
+def test_prune_waits_for_grace_period_and_usage(cluster, renderer):
+    install(cluster, renderer, name="default", version="v1.29.6", strategy="RevisionBased")
+    install(cluster, renderer, name="default", version="v1.30.3", strategy="RevisionBased")
+    label(cluster, "apps", **{"istio.io/rev": "default-v1-29-6"})
+    held = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW)
+    assert held.facts["pruned"] == []
+    reasons = {d["revision"]: d["reason"] for d in held.facts["decisions"]}
+    assert "namespace apps" in reasons["default-v1-29-6"] and "active" in reasons["default-v1-30-3"]
+
+    label(cluster, "apps", **{"istio.io/rev": "default-v1-30-3"})
+    first = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW)
+    assert first.facts["pruned"] == [] and first.facts["next_prune_at"] == "2026-11-21T10:00:30Z"
+    assert first.changed, "the time it was first seen unused is recorded"
+    cluster.reset_calls()
+    again = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW + timedelta(seconds=10))
+    assert not again.changed and cluster.writes() == []
+    later = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW + timedelta(seconds=31))
+    assert later.facts["pruned"] == ["default-v1-29-6"]
+    assert cluster.get(ObjectRef.of("apps/v1", "Deployment", "istiod-default-v1-29-6", "istio-system")) is None
+    assert cluster.get(ObjectRef.of("apps/v1", "Deployment", "istiod-default-v1-30-3", "istio-system"))
+
+
+def test_remove_refuses_revision_in_use(cluster, renderer):
+    install(cluster, renderer, name="default", version="v1.30.3", strategy="RevisionBased")
+    label(cluster, "apps", **{"istio.io/rev": "default-v1-30-3"})
+    with pytest.raises(lifecycle.LifecycleError, match="in use.*namespace apps"):
+        lifecycle.remove_revision(cluster, "default-v1-30-3", OPTIONS)
+    removed = lifecycle.remove_revision(cluster, "default-v1-30-3", OPTIONS, force=True)
+    assert removed.facts["removed"]
+    assert inventory.load(cluster, "istio-system", "controlplane", "default") is None
+
+
+def test_overlapping_discovery_selectors_are_refused(cluster, renderer):
+    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
+    install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
+    install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
+    with pytest.raises(lifecycle.LifecycleError, match="overlap those of control plane 'blue'"):
+        install(cluster, renderer, name="red", namespace="apps", version="v1.30.3")

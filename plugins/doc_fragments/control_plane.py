@@ -59,4 +59,9 @@ options:
   revision:
     description: An explicit revision name instead of the one computed from O(name) and the strategy.
     type: str
+  ztunnel_namespace:
+    description:
+      - For ambient control planes, the namespace ztunnel runs in; C(pilot.trustedZtunnelNamespace) is set
+        from it, and a different value in O(values) is an error.
+    type: str
 """

@@ -32,6 +32,7 @@ CONTROL_PLANE_ARGS: Dict[str, Any] = {
     "platform": {"type": "str", "default": "kubernetes",
                  "choices": ["kubernetes", "openshift", "gke", "k3d", "k3s", "microk8s", "minikube"]},
     "revision": {"type": "str"},
+    "ztunnel_namespace": {"type": "str"},
 }
 
 
@@ -48,4 +49,13 @@ CHANGE_ARGS: Dict[str, Any] = {
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 300},
     "force_conflicts": {"type": "bool", "default": False},
+}
+
+# The node agents (CNI, ztunnel): a version, a namespace, values and the platform.
+AGENT_ARGS: Dict[str, Any] = {
+    "version": {"type": "str"},
+    "values": {"type": "dict", "default": {}},
+    "platform": CONTROL_PLANE_ARGS["platform"],
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "create_namespace": {"type": "bool", "default": False},
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import (
     UsageIndex, namespace_reference, pod_is_running)
@@ -32,11 +33,12 @@ def proxy_version(pod: Mapping[str, Any]) -> Optional[str]:
 
 
 def _revision_facts(cluster: Any, index: UsageIndex, record: inventory.InventoryRecord,
-                    catalog: VersionCatalog) -> Dict[str, Any]:
+                    catalog: VersionCatalog, agents: Dict[str, Any]) -> Dict[str, Any]:
     plan = lifecycle.plan_from_record(record, catalog)
     usage = lifecycle.revision_usage(index, record)
     ready = lifecycle.revision_ready(cluster, plan)
-    return {"name": record.key.name, "namespace": record.key.namespace,
+    problem = dataplane.dependency_problem(plan.values, agents["cni"], agents["ztunnel"])
+    return {"dependencies_healthy": problem is None, "dependency_problem": problem or "","name": record.key.name, "namespace": record.key.namespace,
             "control_plane": record.metadata.get("controlPlane"), "version": record.metadata.get("version"),
             "profile": record.metadata.get("profile"), "remote": plan.is_remote, "ready": ready["ready"],
             "not_ready_reason": ready["reason"], "in_use": usage.in_use, "usage": usage.as_dict(),
@@ -51,6 +53,8 @@ def _control_plane_facts(record: inventory.InventoryRecord, revisions: List[Dict
         status = "ActiveRevisionNotFound"
     elif not active[0]["ready"]:
         status = "RemoteIstiodNotReady" if active[0]["remote"] else "IstiodNotReady"
+    elif active[0]["dependency_problem"]:
+        status = active[0]["dependency_problem"]
     else:
         status = "Healthy"
     return {"name": record.key.name, "namespace": record.key.namespace, "profile": record.metadata.get("profile"),
@@ -82,7 +86,8 @@ def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[st
 def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
     pods = cluster.list("v1", "Pod")
     index = UsageIndex(cluster.list("v1", "Namespace"), pods, lifecycle.tag_targets(cluster))
-    revisions = [_revision_facts(cluster, index, record, catalog)
+    agents = {kind: dataplane.agent_facts(cluster, kind) for kind in (dataplane.CNI, dataplane.ZTUNNEL)}
+    revisions = [_revision_facts(cluster, index, record, catalog, agents)
                  for record in inventory.list_records(cluster, kind=lifecycle.REVISION)]
     tags = [{"name": record.key.name, "namespace": record.key.namespace,
              "revision": record.metadata.get("revision"),
@@ -91,6 +96,7 @@ def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
             for record in inventory.list_records(cluster, kind=lifecycle.TAG)]
     control_planes = [_control_plane_facts(record, revisions)
                       for record in inventory.list_records(cluster, kind=lifecycle.CONTROL_PLANE)]
-    facts = {"control_planes": control_planes, "revisions": revisions, "tags": tags}
+    facts = {"control_planes": control_planes, "revisions": revisions, "tags": tags,
+             "cni": agents["cni"], "ztunnel": agents["ztunnel"]}
     facts.update(_workload_facts(index, pods))
     return facts

@@ -202,7 +202,8 @@ def layer_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]
 
 
 def control_plane_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], namespace: str,
-                         helm_revision: str, platform: str = "") -> Dict[str, Any]:
+                         helm_revision: str, platform: str = "", ztunnel_namespace: Optional[str] = None
+                         ) -> Dict[str, Any]:
     """The fully merged values of one control-plane revision (istiod chart)."""
     user_values = user_values or {}
     _check_forced_values(user_values, namespace, helm_revision)
@@ -211,7 +212,24 @@ def control_plane_values(profile: Optional[str], user_values: Optional[Mapping[s
     values.pop("defaultRevision", None)
     values["revision"] = helm_revision
     set_path(values, "global.istioNamespace", namespace)
+    if ztunnel_namespace and is_ambient(values):
+        trust_ztunnel_namespace(values, ztunnel_namespace)
     return values
+
+
+def is_ambient(values: Mapping[str, Any]) -> bool:
+    return values.get("profile") == "ambient" or get_path(values, "pilot.env.PILOT_ENABLE_AMBIENT") == "true"
+
+
+def trust_ztunnel_namespace(values: Dict[str, Any], ztunnel_namespace: str) -> None:
+    """istiod only accepts ztunnel's certificate requests from the namespace it trusts; a different
+    namespace given by the user would break ambient silently, so it is an error."""
+    for path in ("pilot.trustedZtunnelNamespace", "trustedZtunnelNamespace"):
+        given = get_path(values, path)
+        if given not in (None, "", ztunnel_namespace):
+            raise ValuesError("values.%s is %r but ztunnel runs in namespace %r; leave it out, it is set from "
+                              "the ztunnel namespace" % (path, given, ztunnel_namespace))
+    set_path(values, "pilot.trustedZtunnelNamespace", ztunnel_namespace)
 
 
 def _check_forced_values(user_values: Mapping[str, Any], namespace: str, helm_revision: str) -> None:

@@ -157,7 +157,7 @@ def revision_ready(cluster: Any, plan: RevisionPlan) -> Dict[str, Any]:
     return {"ready": True, "reason": ""}
 
 
-def _wait(cluster: Any, checks: List[Check], options: Options) -> None:
+def wait_for(cluster: Any, checks: List[Check], options: Options) -> None:
     if options.wait and not options.check_mode and checks:
         wait_until(cluster, checks, options.wait_timeout, options.wait_interval)
 
@@ -276,7 +276,7 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
         cluster, key, objects, metadata=revision_metadata(control_plane, plan), check_mode=options.check_mode,
         force_conflicts=options.force_conflicts, chart_version=rendered.version, values=plan.values))
     outcome.results.append(record_control_plane(cluster, control_plane, plan, options))
-    _wait(cluster, revision_checks(plan), options)
+    wait_for(cluster, revision_checks(plan), options)
     outcome.facts = {"revision": plan.name, "version": plan.version.name, "namespace": plan.namespace,
                      "values": plan.values, "upgraded": is_upgrade}
     return outcome

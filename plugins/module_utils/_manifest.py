@@ -41,6 +41,7 @@ class ControlPlane:
     values: Dict[str, Any] = field(default_factory=dict)
     platform: str = ""
     revision: Optional[str] = None  # an explicit revision name overrides the computed one
+    ztunnel_namespace: Optional[str] = None  # ambient: istiod trusts ztunnel from this namespace
 
     @classmethod
     def from_params(cls, params: Dict[str, Any]) -> "ControlPlane":
@@ -51,7 +52,8 @@ class ControlPlane:
                    strategy=strategy.get("type") or IN_PLACE,
                    grace_period_seconds=DEFAULT_GRACE_PERIOD if grace is None else max(int(grace), 0),
                    profile=params.get("profile"), values=params.get("values") or {},
-                   platform=params.get("platform") or "", revision=params.get("revision"))
+                   platform=params.get("platform") or "", revision=params.get("revision"),
+                   ztunnel_namespace=params.get("ztunnel_namespace"))
 
 
 @dataclass
@@ -86,7 +88,8 @@ def plan_revision(control_plane: ControlPlane, catalog: VersionCatalog) -> Revis
         name = revision_name(control_plane.name, requested, control_plane.strategy)
     helm_revision = helm_revision_value(name)
     values = istiovalues.control_plane_values(control_plane.profile, control_plane.values,
-                                              control_plane.namespace, helm_revision, control_plane.platform)
+                                              control_plane.namespace, helm_revision, control_plane.platform,
+                                              control_plane.ztunnel_namespace)
     return RevisionPlan(name=name, helm_revision=helm_revision, version=version, requested_version=requested,
                         namespace=control_plane.namespace, profile=istiovalues.check_profile(control_plane.profile),
                         values=values)

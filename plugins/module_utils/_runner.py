@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
@@ -179,3 +180,35 @@ def run_info(module) -> None:
     except IstioError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **facts)
+
+
+def _followed_revision(cluster, params: Dict[str, Any]):
+    """ztunnel follows a revision named directly or a control plane's active revision."""
+    if not (params.get("revision") or params.get("control_plane")):
+        return None
+    return lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
+                                        params.get("control_plane_namespace"))
+
+
+def run_agent(module, kind: str) -> None:
+    """istio_cni and istio_ztunnel: one singleton per cluster each."""
+    require_libraries(module)
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        catalog = load_catalog(params.get("version_catalog"))
+        version = catalog.resolve(params.get("version"))
+        cluster = connect(params)
+        if params["state"] == "absent":
+            outcome = dataplane.remove_agent(cluster, kind, options)
+        elif kind == dataplane.CNI:
+            outcome = dataplane.install_cni(cluster, renderer_for(params), version, params["namespace"],
+                                            params.get("profile"), params.get("values"), params["platform"],
+                                            options, params["create_namespace"])
+        else:
+            outcome = dataplane.install_ztunnel(cluster, renderer_for(params), version, params["namespace"],
+                                                params.get("values"), params["platform"], options,
+                                                _followed_revision(cluster, params), params["create_namespace"])
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    exit_with_outcome(module, outcome)

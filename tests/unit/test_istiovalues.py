@@ -115,3 +115,22 @@ def test_values_digest_is_stable_and_sensitive():
     assert a == iv.values_digest({"b": {"c": 2}, "a": 1})
     assert a != iv.values_digest({"a": 1, "b": {"c": 3}})
     assert a.startswith("sha256:")
+
+
+def test_trusted_ztunnel_namespace_is_set_for_ambient_only():
+    ambient = iv.control_plane_values("ambient", {}, "istio-system", "", ztunnel_namespace="ztunnel")
+    assert ambient["pilot"]["trustedZtunnelNamespace"] == "ztunnel"
+    plain = iv.control_plane_values("default", {}, "istio-system", "", ztunnel_namespace="ztunnel")
+    assert "trustedZtunnelNamespace" not in plain.get("pilot", {})
+    env = iv.control_plane_values(None, {"pilot": {"env": {"PILOT_ENABLE_AMBIENT": "true"}}}, "istio-system", "",
+                                  ztunnel_namespace="zt")
+    assert env["pilot"]["trustedZtunnelNamespace"] == "zt"
+
+
+def test_mismatched_trusted_ztunnel_namespace_is_an_error():
+    with pytest.raises(ValuesError, match="trustedZtunnelNamespace is 'kube-system' but ztunnel runs in namespace"):
+        iv.control_plane_values("ambient", {"pilot": {"trustedZtunnelNamespace": "kube-system"}}, "istio-system", "",
+                                ztunnel_namespace="ztunnel")
+    same = iv.control_plane_values("ambient", {"pilot": {"trustedZtunnelNamespace": "ztunnel"}}, "istio-system", "",
+                                   ztunnel_namespace="ztunnel")
+    assert same["pilot"]["trustedZtunnelNamespace"] == "ztunnel"

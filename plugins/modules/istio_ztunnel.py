@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: istio_ztunnel
+short_description: Install, upgrade or remove ztunnel, the ambient mode node proxy
+version_added: 0.1.0
+description:
+  - Renders the official C(ztunnel) chart (always with the C(ambient) profile) and applies it; ready when the
+    DaemonSet C(ztunnel) has pods scheduled and all of them ready.
+  - When it follows a control plane or revision, that revision's C(global), C(meshConfig) and C(revision) values
+    are copied in first and O(values) override them; C(ztunnel.*) values are accepted as well as top-level ones.
+  - ztunnel must not be newer than the control plane it follows, and within one minor version of every control
+    plane in the cluster; both are checked before anything is written.
+author: servicemesh.istio maintainers (@servicemesh-istio)
+extends_documentation_fragment:
+  - servicemesh.istio.agent
+  - servicemesh.istio.chart_source
+  - servicemesh.istio.cluster_change
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+options:
+  namespace:
+    description: ztunnel's namespace; ambient control planes must trust it (C(pilot.trustedZtunnelNamespace)).
+    type: str
+    default: ztunnel
+  control_plane:
+    description: Follow this control plane's active revision.
+    type: str
+  control_plane_namespace:
+    description: The namespace of O(control_plane), when several control planes share a name.
+    type: str
+  revision:
+    description: Follow this revision.
+    type: str
+requirements:
+  - helm-python-sdk
+  - kubernetes
+"""
+
+EXAMPLES = r"""
+- name: ztunnel following the default control plane
+  servicemesh.istio.istio_ztunnel:
+    version: v1.30.3
+    control_plane: default
+    values:
+      ztunnel:
+        updateStrategy:
+          type: OnDelete
+"""
+
+RETURN = r"""
+namespace:
+  description: ztunnel's namespace.
+  returned: when state is present
+  type: str
+version:
+  description: The resolved version.
+  returned: when state is present
+  type: str
+revision:
+  description: The revision ztunnel follows, if any.
+  returned: when state is present
+  type: str
+objects:
+  description: One entry per object with its action.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
+    AGENT_ARGS, CHANGE_ARGS, CHART_SOURCE_ARGS, argument_spec)
+from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_agent
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(AGENT_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
+                                    namespace={"type": "str", "default": "ztunnel"},
+                                    control_plane={"type": "str"}, control_plane_namespace={"type": "str"},
+                                    revision={"type": "str"}),
+        mutually_exclusive=[("revision", "control_plane")],
+        supports_check_mode=True,
+    )
+    run_agent(module, "ztunnel")
+
+
+if __name__ == "__main__":
+    main()

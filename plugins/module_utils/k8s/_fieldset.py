@@ -15,6 +15,9 @@ import json
 from typing import Any, Dict, List, Mapping, Optional
 
 _MISSING = object()
+# Key fields the API server defaults when an applied list item leaves them out
+# (container and service ports); the recorded item key then carries the default.
+_KEY_DEFAULTS = {"protocol": "TCP"}
 # Identity fields are part of every apply body but never recorded as owned.
 _TOP_LEVEL_IDENTITY = ("apiVersion", "kind")
 _METADATA_IDENTITY = ("name", "namespace")
@@ -55,10 +58,13 @@ def apply_is_noop(desired: Mapping[str, Any], live: Optional[Mapping[str, Any]],
     """True only if applying ``desired`` as ``manager`` provably changes nothing in ``live``."""
     if not live:
         return False
+    body = _without_identity(desired)
     fields = owned_fields(live, manager, desired.get("apiVersion"))
+    if not body:
+        # nothing but a name: the server keeps no entry for an empty field set
+        return not owned_fields(live, manager)
     if fields is None:
         return False
-    body = _without_identity(desired)
     return _matches(body, _without_identity(live), fields, top=True)
 
 
@@ -159,7 +165,8 @@ def _parse_element_key(element_key: str) -> Optional[Dict[str, Any]]:
 
 def _has_key(item: Any, key_fields: Mapping[str, Any]) -> bool:
     return isinstance(item, Mapping) and all(
-        key in item and _same_scalar(item[key], value) for key, value in key_fields.items())
+        _same_scalar(item[key], value) if key in item else _KEY_DEFAULTS.get(key) == value
+        for key, value in key_fields.items())
 
 
 def _same_relative_order(positions: List[tuple]) -> bool:

@@ -110,11 +110,27 @@ def test_items_added_by_others_in_associative_lists_are_fine():
     assert apply_is_noop(DESIRED, live, MANAGER)
 
 
-def test_defaulted_key_field_is_not_proved():
-    # the server defaulted protocol: TCP, so the item key differs from what we send
+def test_defaulted_key_field_matches_its_default():
+    # we leave protocol out; the server records the item key with protocol TCP
     desired = copy.deepcopy(DESIRED)
     del desired["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"]
-    assert not apply_is_noop(desired, live_from(DESIRED), MANAGER)
+    fields = copy.deepcopy(FIELDS)
+    port = fields["f:spec"]["f:template"]["f:spec"]["f:containers"][list_key(name="discovery")]["f:ports"]
+    port[list_key(containerPort=8080, protocol="TCP")] = {".": {}, "f:containerPort": {}}
+    assert apply_is_noop(desired, live_from(DESIRED, fields), MANAGER)
+    udp = copy.deepcopy(DESIRED)
+    udp["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = "UDP"
+    assert not apply_is_noop(udp, live_from(DESIRED), MANAGER)
+
+
+def test_name_only_objects():
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+    live = copy.deepcopy(namespace)
+    live["metadata"]["labels"] = {"kubernetes.io/metadata.name": "istio-system"}
+    assert apply_is_noop(namespace, live, MANAGER)
+    live["metadata"]["managedFields"] = [{"manager": MANAGER, "operation": "Apply", "apiVersion": "v1",
+                                          "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}]
+    assert not apply_is_noop(namespace, live, MANAGER)
 
 
 def test_scalar_types_must_match():

@@ -1,0 +1,63 @@
+"""The request log of one cluster: every API request in arrival order with
+verb, resource, namespace, name, dry-run flag, field manager, patch type,
+status code and whether it persisted a change. Tests read it to assert
+"the second run made zero writes" or the order of writes."""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Optional
+
+MUTATING = ("create", "update", "patch", "delete", "deletecollection")
+
+
+class RequestLog:
+    def __init__(self, limit: int = 100000):
+        self._lock = threading.Lock()
+        self._entries: list[dict] = []
+        self._seq = itertools.count(1)
+        self._limit = limit
+
+    def start(self, **fields) -> dict:
+        entry = {"seq": next(self._seq), "time": time.time(), "verb": "", "method": "", "path": "", "group": "",
+                 "version": "", "resource": "", "subresource": "", "kind": "", "namespace": "", "name": "",
+                 "dry_run": False, "field_manager": "", "patch_type": "", "user_agent": "", "code": 0,
+                 "persisted": False, "mutating": False, "fault": ""}
+        entry.update(fields)
+        entry["mutating"] = entry["verb"] in MUTATING
+        with self._lock:
+            self._entries.append(entry)
+            if len(self._entries) > self._limit:
+                del self._entries[: len(self._entries) - self._limit]
+        return entry
+
+    def entries(self, since: int = 0, resource_requests_only: bool = False) -> list[dict]:
+        with self._lock:
+            out = [dict(e) for e in self._entries if e["seq"] > since]
+        if resource_requests_only:
+            out = [e for e in out if e["resource"]]
+        return out
+
+    def writes(self, since: int = 0) -> list[dict]:
+        """Requests that persisted a change (not dry-run, not no-op, not failed)."""
+        return [e for e in self.entries(since) if e["persisted"]]
+
+    def mutating(self, since: int = 0) -> list[dict]:
+        """Mutating requests sent, whatever their outcome."""
+        return [e for e in self.entries(since) if e["mutating"]]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._entries[-1]["seq"] if self._entries else 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def find(self, **match) -> list[dict]:
+        return [e for e in self.entries() if all(e.get(k) == v for k, v in match.items())]
+
+    def get(self, seq: int) -> Optional[dict]:
+        with self._lock:
+            return next((dict(e) for e in self._entries if e["seq"] == seq), None)

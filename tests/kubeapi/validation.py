@@ -1,0 +1,249 @@
+"""Validation answered with 422 Invalid: object names, labels and
+annotations, and the per-kind rules clients most often trip over."""
+from __future__ import annotations
+
+import re
+from typing import Callable, Optional
+
+from .errors import FieldError
+from .registry import ResourceType
+from .selectors import selector_matches
+
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                 "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+                 "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+             "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+               "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+               "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def _name_rule(rt: ResourceType) -> Callable[[str], Optional[str]]:
+    if rt.builtin and rt.group == "rbac.authorization.k8s.io":
+        return _path_segment
+    if rt.builtin and rt.plural == "namespaces":
+        return lambda n: None if len(n) <= 63 and DNS1123_LABEL.fullmatch(n) else LABEL_MSG
+    if rt.builtin and rt.plural == "services":
+        return lambda n: None if len(n) <= 63 and DNS1035_LABEL.fullmatch(n) else DNS1035_MSG
+    return lambda n: None if len(n) <= 253 and DNS1123_SUBDOMAIN.fullmatch(n) else SUBDOMAIN_MSG
+
+
+def _path_segment(name: str) -> Optional[str]:
+    if name in (".", ".."):
+        return f"may not be '{name}'"
+    for bad in ("/", "%"):
+        if bad in name:
+            return f"may not contain '{bad}'"
+    return None
+
+
+def qualified_name_error(key: str) -> Optional[str]:
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
+        return "prefix part " + SUBDOMAIN_MSG
+    if not name or len(name) > 63 or not QUALIFIED_NAME.fullmatch(name):
+        return ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+    return None
+
+
+def validate_metadata(rt: ResourceType, obj: dict) -> list[FieldError]:
+    errors: list[FieldError] = []
+    meta = obj.get("metadata") or {}
+    name = meta.get("name") or ""
+    if not name:
+        errors.append(FieldError("metadata.name", "Required value", "name or generateName is required"))
+    else:
+        problem = _name_rule(rt)(name)
+        if problem:
+            errors.append(FieldError("metadata.name", "Invalid value", problem, name, True))
+    for key, value in (meta.get("labels") or {}).items():
+        problem = qualified_name_error(key)
+        if problem:
+            errors.append(FieldError("metadata.labels", "Invalid value", problem, key, True))
+        if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.fullmatch(value):
+            errors.append(FieldError(f"metadata.labels", "Invalid value",
+                                     "a valid label must be an empty string or consist of alphanumeric "
+                                     "characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                                     "character", value, True))
+    for key in meta.get("annotations") or {}:
+        problem = qualified_name_error(key)
+        if problem:
+            errors.append(FieldError("metadata.annotations", "Invalid value", problem, key, True))
+    return errors
+
+
+def _deployment_like(obj: dict, template_required: bool = True) -> list[FieldError]:
+    errors = []
+    spec = obj.get("spec") or {}
+    selector = spec.get("selector")
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if not selector:
+        errors.append(FieldError("spec.selector", "Required value"))
+    elif not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        errors.append(FieldError("spec.selector", "Invalid value", "empty selector is invalid for deployment",
+                                 selector, True))
+    elif not selector_matches(selector, labels):
+        errors.append(FieldError("spec.template.metadata.labels", "Invalid value",
+                                 "`selector` does not match template `labels`", labels, True))
+    if template_required:
+        errors.extend(_containers(template.get("spec") or {}, "spec.template.spec"))
+    if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
+        errors.append(FieldError("spec.replicas", "Invalid value", "must be greater than or equal to 0",
+                                 spec["replicas"], True))
+    return errors
+
+
+def _containers(pod_spec: dict, base: str) -> list[FieldError]:
+    errors = []
+    containers = pod_spec.get("containers")
+    if not containers:
+        return [FieldError(f"{base}.containers", "Required value")]
+    seen = set()
+    for i, container in enumerate(containers):
+        name = (container or {}).get("name")
+        if not name:
+            errors.append(FieldError(f"{base}.containers[{i}].name", "Required value"))
+        elif name in seen:
+            errors.append(FieldError(f"{base}.containers[{i}].name", "Duplicate value", "", name, True))
+        seen.add(name)
+        if not (container or {}).get("image"):
+            errors.append(FieldError(f"{base}.containers[{i}].image", "Required value"))
+    return errors
+
+
+def _pod(obj: dict) -> list[FieldError]:
+    return _containers(obj.get("spec") or {}, "spec")
+
+
+def _service(obj: dict) -> list[FieldError]:
+    spec = obj.get("spec") or {}
+    errors = []
+    if spec.get("type") not in ("ExternalName",) and spec.get("clusterIP") != "None" and not spec.get("ports"):
+        errors.append(FieldError("spec.ports", "Required value"))
+    names = set()
+    for i, port in enumerate(spec.get("ports") or []):
+        if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
+            errors.append(FieldError(f"spec.ports[{i}].port", "Invalid value",
+                                     "must be between 1 and 65535, inclusive", port.get("port"), True))
+        if len(spec["ports"]) > 1 and not port.get("name"):
+            errors.append(FieldError(f"spec.ports[{i}].name", "Required value"))
+        if port.get("name") in names:
+            errors.append(FieldError(f"spec.ports[{i}].name", "Duplicate value", "", port.get("name"), True))
+        names.add(port.get("name"))
+    return errors
+
+
+def _configmap(obj: dict) -> list[FieldError]:
+    errors = []
+    for field in ("data", "binaryData"):
+        for key in obj.get(field) or {}:
+            if not CONFIG_KEY.fullmatch(key) or len(key) > 253:
+                errors.append(FieldError(f"{field}[{key}]", "Invalid value",
+                                         "a valid config key must consist of alphanumeric characters, '-', '_' "
+                                         "or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
+                                         "for validation is '[-._a-zA-Z0-9]+')", key, True))
+    return errors
+
+
+def _crd(obj: dict) -> list[FieldError]:
+    errors = []
+    spec = obj.get("spec") or {}
+    names = spec.get("names") or {}
+    group = spec.get("group") or ""
+    if not group:
+        errors.append(FieldError("spec.group", "Required value"))
+    for key in ("plural", "kind"):
+        if not names.get(key):
+            errors.append(FieldError(f"spec.names.{key}", "Required value"))
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        errors.append(FieldError("spec.scope", "Unsupported value", 'supported values: "Cluster", "Namespaced"',
+                                 spec.get("scope"), True))
+    name = (obj.get("metadata") or {}).get("name")
+    if names.get("plural") and group and name != f"{names['plural']}.{group}":
+        errors.append(FieldError("metadata.name", "Invalid value", "must be spec.names.plural+\".\"+spec.group",
+                                 name, True))
+    versions = spec.get("versions") or []
+    if not versions:
+        errors.append(FieldError("spec.versions", "Invalid value", "must have exactly one version marked as "
+                                 "storage version", versions, True))
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        errors.append(FieldError("spec.versions", "Invalid value",
+                                 "must have exactly one version marked as storage version", versions, True))
+    for i, version in enumerate(versions):
+        if not (version.get("schema") or {}).get("openAPIV3Schema"):
+            errors.append(FieldError(f"spec.versions[{i}].schema.openAPIV3Schema", "Required value",
+                                     "schemas are required"))
+    return errors
+
+
+def _rolebinding(obj: dict) -> list[FieldError]:
+    ref = obj.get("roleRef") or {}
+    errors = []
+    if not ref.get("name"):
+        errors.append(FieldError("roleRef.name", "Required value"))
+    if ref.get("kind") not in ("Role", "ClusterRole"):
+        errors.append(FieldError("roleRef.kind", "Unsupported value", 'supported values: "Role", "ClusterRole"',
+                                 ref.get("kind"), True))
+    return errors
+
+
+VALIDATORS: dict[tuple[str, str], Callable[[dict], list[FieldError]]] = {
+    ("apps", "Deployment"): _deployment_like,
+    ("apps", "DaemonSet"): _deployment_like,
+    ("apps", "StatefulSet"): _deployment_like,
+    ("apps", "ReplicaSet"): _deployment_like,
+    ("", "Pod"): _pod,
+    ("", "Service"): _service,
+    ("", "ConfigMap"): _configmap,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
+    ("rbac.authorization.k8s.io", "RoleBinding"): _rolebinding,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _rolebinding,
+}
+
+# Fields that may not change after creation: (group, kind) -> dotted paths.
+IMMUTABLE: dict[tuple[str, str], tuple] = {
+    ("apps", "Deployment"): ("spec.selector",),
+    ("apps", "DaemonSet"): ("spec.selector",),
+    ("apps", "StatefulSet"): ("spec.selector",),
+    ("apps", "ReplicaSet"): ("spec.selector",),
+    ("rbac.authorization.k8s.io", "RoleBinding"): ("roleRef",),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): ("roleRef",),
+    ("", "Service"): ("spec.clusterIP",),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): ("spec.group", "spec.names.plural", "spec.scope"),
+}
+
+
+def _lookup(obj: dict, dotted: str):
+    current = obj
+    for part in dotted.split("."):
+        if not isinstance(current, dict):
+            return None
+        current = current.get(part)
+    return current
+
+
+def validate(rt: ResourceType, obj: dict, old: Optional[dict] = None) -> list[FieldError]:
+    errors = validate_metadata(rt, obj)
+    if rt.builtin:
+        checker = VALIDATORS.get((rt.group, rt.kind))
+        if checker is not None:
+            errors.extend(checker(obj))
+        if old is not None:
+            for path in IMMUTABLE.get((rt.group, rt.kind), ()):
+                before, after = _lookup(old, path), _lookup(obj, path)
+                if before is not None and before != after:
+                    detail = "field is immutable"
+                    errors.append(FieldError(path, "Invalid value", detail, after, True))
+    return errors

@@ -15,6 +15,7 @@ Notes on reusing ``kubernetes.core``'s ``get_api_client``:
   certificate. ``connect`` hides the default from it while it runs.
 * It pools clients by a digest of the final configuration: two clusters get
   two clients, the same cluster twice shares one client and its discovery.
+* urllib3's own retries are narrowed to reconnects (see ``_leave_retries_to_us``).
 * Discovery is lazy and cached on disk per host and user (``/tmp/k8srcp-*.json``),
   shared by every process. A kind that is missing from the cache triggers a
   refresh by itself; ``Cluster.refresh_discovery`` forces one, which the
@@ -243,7 +244,8 @@ def _field_conflicts(status: Mapping[str, Any]) -> List[tuple]:
     """(manager, field) from the causes of a server-side apply conflict."""
     conflicts = []
     for cause in (status.get("details") or {}).get("causes") or []:
-        if cause.get("type") != "FieldManagerConflict":
+        # StatusCause.Type is serialised as "reason"
+        if cause.get("reason") != "FieldManagerConflict":
             continue
         message = cause.get("message") or ""
         # e.g. 'conflict with "kubectl-edit" using apps/v1'
@@ -294,7 +296,22 @@ def connect(params: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> C
         # the first discovery request runs while the client is built
         raise ClusterUnreachable("cannot reach the Kubernetes API server configured by %s: %s"
                                  % (_describe_target(auth), _first_line(getattr(exc, "reason", exc)))) from exc
+    _leave_retries_to_us(k8s_client.client)
     return Cluster(k8s_client.client, k8s_client.configuration.host, retry)
+
+
+def _leave_retries_to_us(dynamic_client: Any) -> None:
+    """Stop urllib3 from retrying on its own, so RetryPolicy is the one place that does.
+
+    By default urllib3 silently repeats GET and DELETE on 429/503 for as long
+    as Retry-After says (uncapped), and gives PATCH no retries at all. Only
+    quick reconnects stay with urllib3. The client may be shared through
+    kubernetes.core's pool; every user of it then gets these settings.
+    """
+    pool_manager = dynamic_client.client.rest_client.pool_manager
+    pool_manager.connection_pool_kw["retries"] = urllib3.util.Retry(
+        total=None, connect=2, read=0, redirect=5, status=0, other=0, respect_retry_after_header=False)
+    pool_manager.clear()  # pools made during discovery were built with the old settings
 
 
 def _get_api_client_isolated(auth: Mapping[str, Any]) -> Any:

@@ -29,7 +29,7 @@ def test_connection_arg_spec_is_kubernetes_core():
 
 def test_conflict_error_names_object_fields_and_managers():
     status = {"kind": "Status", "reason": "Conflict", "message": "Apply failed with 1 conflict", "details": {
-        "causes": [{"type": "FieldManagerConflict", "message": 'conflict with "kubectl-edit" using v1',
+        "causes": [{"reason": "FieldManagerConflict", "message": 'conflict with "kubectl-edit" using v1',
                     "field": ".data.mesh"}]}}
     error = api_error("apply ConfigMap istio-system/istio", api_exception(409, status))
     assert isinstance(error, ConflictError)

@@ -36,8 +36,18 @@ def cluster(kubeapi):
 
 
 @pytest.fixture
-def suffix():
-    return "k8s%d" % next(_names)
+def suffix(cluster):
+    """A name part unique to the test; what carries it is deleted afterwards (the server is shared)."""
+    suffix = "k8s%d" % next(_names)
+    yield suffix
+    leftovers = [ObjectRef.from_object(obj) for api_version, kind in CLUSTER_SCOPED_LEFTOVERS
+                 for obj in cluster.list(api_version, kind) if suffix in obj["metadata"]["name"]]
+    Applier(cluster).delete(leftovers, wait=True, timeout=30)
+
+
+CLUSTER_SCOPED_LEFTOVERS = [
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"), VWC_KIND,
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"), ("v1", "Namespace")]
 
 
 @pytest.fixture
@@ -306,7 +316,7 @@ def test_wait_timeout_names_the_unready_deployment(cluster, kubeapi, ns):
 
 @pytest.mark.parametrize("fault", [
     {"verb": "get", "resource": "configmaps", "status": 429, "retry_after": 0},
-    {"verb": "apply", "resource": "configmaps", "status": 503},
+    {"verb": "apply", "resource": "configmaps", "status": 503, "retry_after": 0},
     {"verb": "apply", "resource": "configmaps", "status": 500},
     {"verb": "get", "resource": "configmaps", "reset": True},
     {"verb": "apply", "resource": "configmaps", "reset": True},
@@ -330,7 +340,7 @@ def test_retry_after_is_honoured(kubeapi, ns, log):
 
 def test_persistent_errors_fail_with_the_status_message(cluster, kubeapi, ns):
     kubeapi.inject_fault(verb="apply", resource="configmaps", namespace=ns, status=503, count=0,
-                         message="etcd is overloaded")
+                         retry_after=0, message="etcd is overloaded")
     try:
         with pytest.raises(Exception, match="apply ConfigMap %s/settings: .*etcd is overloaded" % ns):
             Applier(cluster).apply([configmap(ns)])

@@ -22,7 +22,7 @@ a change costs 1 read + 1 dry-run + 1 apply.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
     ApiError, InvalidObject, K8sError, KindNotServed)

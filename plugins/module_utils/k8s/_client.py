@@ -90,7 +90,6 @@ class Cluster:
         self.client = client
         self.host = host
         self.retry = retry or RetryPolicy()
-        self.request_counts: Dict[str, int] = {}
 
     # -- discovery -----------------------------------------------------------------------------
     def resource(self, api_version: str, kind: str) -> Any:
@@ -128,7 +127,7 @@ class Cluster:
         """The live object, or None if it does not exist."""
         resource = self.resource(ref.api_version, ref.kind)
         try:
-            return self._request("GET", "get %s" % ref, lambda: self.client.get(
+            return self._request("get %s" % ref, lambda: self.client.get(
                 resource, name=ref.name, namespace=ref.namespace or None, serialize=False))
         except ApiError as exc:
             if exc.status == 404:
@@ -140,7 +139,7 @@ class Cluster:
         """All objects of a kind (in one namespace, or everywhere), with apiVersion and kind set."""
         resource = self.resource(api_version, kind)
         where = " in %s" % namespace if namespace else ""
-        body = self._request("LIST", "list %s%s" % (kind, where), lambda: self.client.get(
+        body = self._request("list %s%s" % (kind, where), lambda: self.client.get(
             resource, namespace=namespace or None, label_selector=label_selector, serialize=False))
         items = body.get("items") or []
         for item in items:
@@ -158,9 +157,9 @@ class Cluster:
         kwargs: Dict[str, Any] = {"field_manager": field_manager, "force_conflicts": force}
         if dry_run:
             kwargs["dry_run"] = "All"
-        verb = "APPLY-DRYRUN" if dry_run else "APPLY"
+        what = ("dry-run apply %s" if dry_run else "apply %s") % ref
         try:
-            return self._request(verb, "apply %s" % ref, lambda: self.client.server_side_apply(
+            return self._request(what, lambda: self.client.server_side_apply(
                 resource, body=dict(body), namespace=ref.namespace or None, serialize=False, **kwargs))
         except ApiError as exc:
             # apply creates missing objects, so a 404 means a missing namespace,
@@ -178,7 +177,7 @@ class Cluster:
         if dry_run:
             kwargs["dry_run"] = "All"
         try:
-            self._request("DELETE", "delete %s" % ref, lambda: self.client.delete(
+            self._request("delete %s" % ref, lambda: self.client.delete(
                 resource, name=ref.name, namespace=ref.namespace or None, serialize=False, **kwargs))
         except ApiError as exc:
             if exc.status == 404:
@@ -187,8 +186,7 @@ class Cluster:
         return True
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _request(self, verb: str, what: str, send: Callable[[], Any]) -> Dict[str, Any]:
-        self.request_counts[verb] = self.request_counts.get(verb, 0) + 1
+    def _request(self, what: str, send: Callable[[], Any]) -> Dict[str, Any]:
         response = self._call(what, send)
         return json.loads(response.data) if response.data else {}
 

@@ -89,7 +89,7 @@ def crd_established(obj: LiveObject) -> Readiness:
 
 
 def present(obj: LiveObject) -> Readiness:
-    """For objects whose existence is the signal (e.g. a remote revision's injector webhook)."""
+    """For objects whose existence is the signal (a remote revision's injector MutatingWebhookConfiguration)."""
     return (True, "present") if obj is not None else (False, "not found")
 
 
@@ -101,5 +101,3 @@ def absent(obj: LiveObject) -> Readiness:
         return False, "still present, waiting for finalizers %s" % ", ".join(finalizers)
     return False, "still present"
 
-
-mutating_webhook_present = present

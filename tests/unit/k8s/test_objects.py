@@ -21,7 +21,8 @@ def ref(api_version, kind, name, namespace=None):
 
 
 def test_ref_identity_ignores_version():
-    assert ref("policy/v1beta1", "PodDisruptionBudget", "x", "ns") == ref("policy/v1", "PodDisruptionBudget", "x", "ns")
+    pdb = "PodDisruptionBudget"
+    assert ref("policy/v1beta1", pdb, "x", "ns") == ref("policy/v1", pdb, "x", "ns")
     assert ref("networking.istio.io/v1", "Gateway", "g", "ns") != ref("gateway.networking.k8s.io/v1", "Gateway", "g", "ns")
 
 

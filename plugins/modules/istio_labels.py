@@ -1,0 +1,120 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: istio_labels
+short_description: Put mesh labels on namespaces and services, and take back exactly those
+version_added: 0.1.0
+description:
+  - For ambient enrolment (C(istio.io/dataplane-mode=ambient)), discovery-selector labels and the like on
+    objects this collection did not create.
+  - The labels are applied with server-side apply under a field manager of this label set's own (O(name)), as a
+    patch of just those labels. The set is recorded in the ConfigMap C(servicemesh-istio-labels-<name>) in
+    O(record_namespace).
+  - A later run takes back the labels of objects no longer listed; O(state=absent) takes back all of them. Only
+    labels no one else also set are removed; namespaces and services are never created or deleted.
+  - Every object must exist, and a label another owner set to a different value is refused (before any write)
+    unless O(force_conflicts).
+author: servicemesh.istio maintainers (@servicemesh-istio)
+extends_documentation_fragment:
+  - servicemesh.istio.cluster_change
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+options:
+  name:
+    description: The label set; two label sets never take each other's labels away.
+    type: str
+    default: default
+  record_namespace:
+    description: The namespace that keeps the label set's record; it must exist.
+    type: str
+    default: istio-system
+  state:
+    description: C(absent) takes back every label of the set.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespaces:
+    description: Labels per namespace, e.g. C({bookinfo: {istio.io/dataplane-mode: ambient}}).
+    type: dict
+    default: {}
+  services:
+    description: Labels per service.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The service.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace.
+        type: str
+        required: true
+      labels:
+        description: The labels.
+        type: dict
+        required: true
+notes:
+  - O(wait) and O(wait_timeout) only apply to removing the record.
+requirements:
+  - kubernetes
+"""
+
+EXAMPLES = r"""
+- name: Enrol bookinfo in the ambient mesh and let the control plane discover it
+  servicemesh.istio.istio_labels:
+    name: ambient
+    namespaces:
+      bookinfo: {istio.io/dataplane-mode: ambient, istio-discovery: enabled}
+      istio-system: {istio-discovery: enabled}
+"""
+
+RETURN = r"""
+labelled:
+  description: The objects and the labels this set wants on them.
+  returned: when state is present
+  type: list
+  elements: dict
+objects:
+  description: One entry per labelled object (and the record) with its action.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
+from ansible_collections.servicemesh.istio.plugins.module_utils._labels import run_labels
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+
+SERVICE = {"name": {"type": "str", "required": True}, "namespace": {"type": "str", "required": True},
+           "labels": {"type": "dict", "required": True}}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "default"},
+            record_namespace={"type": "str", "default": "istio-system"},
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            namespaces={"type": "dict", "default": {}},
+            services={"type": "list", "elements": "dict", "default": [], "options": SERVICE}),
+        supports_check_mode=True,
+    )
+    run_labels(module)
+
+
+if __name__ == "__main__":
+    main()

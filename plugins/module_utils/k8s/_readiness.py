@@ -14,12 +14,23 @@ Readiness = Tuple[bool, str]
 LiveObject = Optional[Mapping[str, Any]]
 
 
-def _generation_observed(obj: Mapping[str, Any]) -> Optional[str]:
+def _missing_or_stale(obj: LiveObject) -> Optional[Readiness]:
+    """Not ready because the object is missing, or its controller has not seen its spec yet."""
+    if obj is None:
+        return False, "not found"
     generation = (obj.get("metadata") or {}).get("generation")
     observed = (obj.get("status") or {}).get("observedGeneration")
     if generation is not None and (observed is None or observed < generation):
-        return "the controller has not yet observed generation %s" % generation
+        return False, "the controller has not yet observed generation %s" % generation
     return None
+
+
+def _shortfall(have: int, want: int, what: str) -> Optional[Readiness]:
+    return (False, "%d of %d %s" % (have, want, what)) if have < want else None
+
+
+def _first_problem(*problems: Optional[Readiness]) -> Optional[Readiness]:
+    return next((problem for problem in problems if problem), None)
 
 
 def _condition(obj: Mapping[str, Any], kind: str) -> Optional[Mapping[str, Any]]:
@@ -30,50 +41,42 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Optional[Mapping[str, Any]]
 
 
 def deployment_ready(obj: LiveObject) -> Readiness:
-    if obj is None:
-        return False, "not found"
-    pending = _generation_observed(obj)
-    if pending:
-        return False, pending
+    problem = _missing_or_stale(obj)
+    if problem:
+        return problem
     wanted = (obj.get("spec") or {}).get("replicas", 1)
     if wanted == 0:
         return False, "scaled to zero replicas"
-    status = obj.get("status") or {}
     progressing = _condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return False, "rollout exceeded its progress deadline: %s" % progressing.get("message", "")
-    updated = status.get("updatedReplicas", 0)
-    if updated < wanted:
-        return False, "%d of %d replicas updated" % (updated, wanted)
+    status = obj.get("status") or {}
+    updated, available = status.get("updatedReplicas", 0), status.get("availableReplicas", 0)
     old = status.get("replicas", 0) - updated
-    if old > 0:
-        return False, "%d old replica(s) pending termination" % old
-    available = status.get("availableReplicas", 0)
-    if available < wanted:
-        return False, "%d of %d replicas available" % (available, wanted)
-    return True, "%d of %d replicas available" % (available, wanted)
+    return _first_problem(
+        _shortfall(updated, wanted, "replicas updated"),
+        (False, "%d old replica(s) pending termination" % old) if old > 0 else None,
+        _shortfall(available, wanted, "replicas available"),
+    ) or (True, "%d of %d replicas available" % (available, wanted))
 
 
 def daemonset_ready(obj: LiveObject) -> Readiness:
-    if obj is None:
-        return False, "not found"
-    pending = _generation_observed(obj)
-    if pending:
-        return False, pending
+    problem = _missing_or_stale(obj)
+    if problem:
+        return problem
     status = obj.get("status") or {}
     scheduled = status.get("currentNumberScheduled", 0)
     if scheduled <= 0:
         return False, "no pods are scheduled"
     strategy = ((obj.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate")
     wanted = status.get("desiredNumberScheduled", scheduled)
-    updated = status.get("updatedNumberScheduled", 0)
-    # with OnDelete, pods are only replaced when someone deletes them
-    if strategy != "OnDelete" and updated < wanted:
-        return False, "%d of %d pods updated" % (updated, wanted)
     ready = status.get("numberReady", 0)
-    if ready < scheduled:
-        return False, "%d of %d pods ready" % (ready, scheduled)
-    return True, "%d of %d pods ready" % (ready, scheduled)
+    return _first_problem(
+        # with OnDelete, pods are only replaced when someone deletes them
+        None if strategy == "OnDelete" else _shortfall(status.get("updatedNumberScheduled", 0), wanted,
+                                                       "pods updated"),
+        _shortfall(ready, scheduled, "pods ready"),
+    ) or (True, "%d of %d pods ready" % (ready, scheduled))
 
 
 def crd_established(obj: LiveObject) -> Readiness:

@@ -225,11 +225,8 @@ def waypoint_facts(cluster: Any) -> List[Dict[str, Any]]:
 
 def run_waypoint(module: Any) -> None:
     """istio_waypoint: the module's whole body."""
-    # imported here: _runner reaches istio_info's facts, which may list waypoints and labels too
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import (
-        exit_with_outcome, lifecycle_options)
     params = module.params
-    options = lifecycle_options(module)
+    options = labels.module_options(module)
     try:
         cluster = connect(params)
         if params["state"] == "absent":
@@ -238,4 +235,4 @@ def run_waypoint(module: Any) -> None:
             outcome = install_waypoint(cluster, Waypoint.from_params(params), options)
     except IstioError as exc:
         module.fail_json(msg=str(exc))
-    exit_with_outcome(module, outcome)
+    labels.exit_with(module, outcome)

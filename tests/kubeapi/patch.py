@@ -28,7 +28,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def _patch_error(message: str) -> ApiError:
     # kube-apiserver answers patch application failures with 422.
-    return ApiError(422, message, "")
+    return ApiError(422, message, "Invalid")
 
 
 def _pointer(path: str) -> list[str]:

@@ -160,25 +160,36 @@ class ClusterHandle:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
 
-    def admin(self, method: str, path: str, body: Any = None, query: Optional[dict] = None) -> Any:
-        """Call a /_test/ admin endpoint over HTTP."""
+    def http(self, method: str, path: str, body: Any = None, headers: Optional[dict] = None,
+             query: Optional[dict] = None, raw: bool = False) -> tuple[int, dict, Any]:
+        """One HTTP request to the server, authenticated with the admin token.
+        Returns (status, headers, body parsed as JSON unless ``raw``)."""
         split = urlsplit(self.url)
         if split.scheme == "https":
             context = ssl.create_default_context(cadata=self.ca_pem.decode())
             conn = http.client.HTTPSConnection(split.hostname, split.port, context=context, timeout=30)
         else:
             conn = http.client.HTTPConnection(split.hostname, split.port, timeout=30)
-        target = f"/_test/{path}" + (f"?{urlencode(query)}" if query else "")
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        target = path + (f"?{urlencode(query)}" if query else "")
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        all_headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        all_headers.update(headers or {})
         try:
-            conn.request(method, target, body=data, headers=headers)
+            conn.request(method, target, body=data, headers=all_headers)
             response = conn.getresponse()
-            payload = json.loads(response.read() or b"null")
+            payload = response.read()
+            response_headers = dict(response.getheaders())
         finally:
             conn.close()
-        if response.status != 200:
-            raise RuntimeError(f"{method} {target}: {response.status} {payload}")
+        if raw:
+            return response.status, response_headers, payload
+        return response.status, response_headers, json.loads(payload) if payload.strip() else None
+
+    def admin(self, method: str, path: str, body: Any = None, query: Optional[dict] = None) -> Any:
+        """Call a /_test/ admin endpoint."""
+        status, _, payload = self.http(method, f"/_test/{path}", body, query=query)
+        if status != 200:
+            raise RuntimeError(f"{method} /_test/{path}: {status} {payload}")
         return payload
 
 

@@ -12,11 +12,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Optional
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import discovery, openapi, tables
 from .api import APPLY_PATCH, Call, parse_body
 from .errors import ApiError, method_not_allowed, status_body
+from .reqlog import MUTATING
 from .store import TooOld, meta
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class KubeHandler(BaseHTTPRequestHandler):
 
     def route(self, raw: bytes, record: dict, identity: Any) -> None:
         path = self.url_path
-        parts = [p for p in path.split("/") if p]
+        parts = [unquote(p) for p in path.split("/") if p]
         if path in ("/healthz", "/livez", "/readyz"):
             record["code"] = 200
             self.send_bytes(200, b"ok", "text/plain; charset=utf-8")
@@ -244,7 +245,7 @@ class KubeHandler(BaseHTTPRequestHandler):
         record.update(verb=verb, group=info["group"], version=info["version"], resource=info["resource"],
                       subresource=info["subresource"], namespace=info["namespace"], name=info["name"],
                       dry_run=self.query.get("dryRun") == "All", field_manager=self.query.get("fieldManager", ""),
-                      kind=rt.kind if rt else "")
+                      kind=rt.kind if rt else "", mutating=verb in MUTATING)
         if verb == "patch":
             record["patch_type"] = {"application/apply-patch+yaml": "apply", "application/merge-patch+json": "merge",
                                     "application/json-patch+json": "json",
@@ -436,14 +437,16 @@ class KubeHandler(BaseHTTPRequestHandler):
         try:
             if too_old is not None:
                 self.write_event("ERROR", status_body(410, str(too_old), "Expired"), call, False, include)
-                return
+                replay = []
+                watcher = None
             for obj in replay:
                 self.write_event("ADDED", cluster.at_version(call.rt, obj), call, as_table, include)
             if initial and bookmarks:
                 self.write_event("BOOKMARK", {"kind": call.rt.kind, "apiVersion": call.rt.group_version,
                                               "metadata": {"resourceVersion": str(current_rv), "annotations": {
                                                   "k8s.io/initial-events-end": "true"}}}, call, False, include)
-            self.pump(watcher, match, call, deadline, as_table, include)
+            if watcher is not None:
+                self.pump(watcher, match, call, deadline, as_table, include)
         except (ConnectionError, ssl.SSLError, OSError):
             self.close_connection = True
             return

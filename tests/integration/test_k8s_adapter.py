@@ -434,3 +434,19 @@ def test_inventory_listing_across_namespaces(cluster, suffix):
     found = [r.key for r in inventory.list(cluster, kind="cni") if r.key.name == suffix]
     assert found == [UnitKey("cni", suffix, n) for n in namespaces]
     assert [r.key for r in inventory.list(cluster, kind="cni", namespace=namespaces[1])] == [found[1]]
+
+
+def test_several_clusters_in_one_process(kubeapi_clusters):
+    first, second = (connect({"kubeconfig": kubeapi_clusters.kubeconfig, "context": handle.context})
+                     for handle in kubeapi_clusters[:2])
+    assert first.host != second.host
+    group = "multi.example.io"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mc"}}
+    widget = {"apiVersion": group + "/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "mc"},
+              "spec": {}}
+    Applier(first, poll_interval=0.05).apply([namespace, crd(group), widget])
+    assert first.is_served(group + "/v1", "Widget")
+    assert not second.is_served(group + "/v1", "Widget")
+    assert second.get(ref_of(namespace)) is None
+    Applier(second).apply([namespace, configmap("mc")])
+    assert first.get(ref_of(configmap("mc"))) is None

@@ -450,3 +450,11 @@ def test_several_clusters_in_one_process(kubeapi_clusters):
     assert second.get(ref_of(namespace)) is None
     Applier(second).apply([namespace, configmap("mc")])
     assert first.get(ref_of(configmap("mc"))) is None
+
+
+def test_connection_options_from_the_environment(kubeapi, monkeypatch):
+    monkeypatch.setenv("K8S_AUTH_KUBECONFIG", kubeapi.kubeconfig)
+    monkeypatch.setenv("K8S_AUTH_CONTEXT", kubeapi.context)
+    cluster = connect({"kubeconfig": None, "context": None})
+    assert cluster.host == kubeapi.url
+    assert cluster.get(ObjectRef.of("v1", "Namespace", "default")) is not None

@@ -161,7 +161,13 @@ class Applier:
         if scope is None:
             scope = scopes.get((api_version.rpartition("/")[0], kind))
         if scope is None:
-            scope = self.cluster.is_namespaced(api_version, kind)
+            try:
+                scope = self.cluster.is_namespaced(api_version, kind)
+            except KindNotServed:
+                if not self.check_mode:
+                    raise
+                # its CRD may come from an earlier task that check mode did not run
+                scope = bool((obj.get("metadata") or {}).get("namespace"))
         return scope
 
     def _apply_all(self, items: Sequence[_Item], result: ApplyResult) -> None:
@@ -196,9 +202,9 @@ class Applier:
             return body, "predicted without the API server: %s" % blocker
         try:
             return self._send(body, dry_run=True), ""
-        except ApiError as exc:
-            # e.g. a namespace an earlier task would create; the real run fails if it is still missing
-            if not self.check_mode or exc.status != 404:
+        except (ApiError, KindNotServed) as exc:
+            # e.g. a namespace or CRD an earlier task would create; a real run fails if still missing
+            if not self.check_mode or getattr(exc, "status", 404) != 404:
                 raise
             return body, "predicted without the API server: %s" % exc
 

@@ -200,3 +200,12 @@ def test_delete_in_check_mode_deletes_nothing():
     applier(cluster).apply([NS, configmap("a")])
     result = applier(cluster, check_mode=True).delete([ObjectRef.of("v1", "ConfigMap", "a", "istio-system")])
     assert result.changed and ObjectRef.of("v1", "ConfigMap", "a", "istio-system") in cluster.store
+
+
+def test_check_mode_tolerates_a_kind_an_earlier_task_would_install():
+    cluster = FakeCluster()
+    cluster.put(NS)
+    cluster.unserved.add(("example.io", "Widget"))
+    result = applier(cluster, check_mode=True).apply([widget()])
+    assert [r.action for r in result.objects] == ["created"]
+    assert "predicted without the API server" in result.objects[0].note

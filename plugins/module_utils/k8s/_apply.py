@@ -14,10 +14,16 @@ kind and namespace when a namespace holds several objects of that kind), then:
   (server bookkeeping ignored, our ownership included); only if they differ,
   and not in check mode, the real apply -> updated, else unchanged.
 
-Request cost per object: first run 1 read + 1 apply; a second identical run
-1 read and nothing else for objects proved unchanged, 1 read + 1 dry-run for
-objects whose values the server rewrites (defaulted or normalised fields);
-a change costs 1 read + 1 dry-run + 1 apply.
+Request cost per object (reads: a GET each, or one LIST per kind and
+namespace holding two or more of them):
+
+* first run: 1 read + 1 apply;
+* identical second run: 1 read, and a dry-run only for objects where the
+  server rewrites a value inside our fields (defaulted ``rules[].scope`` of
+  webhooks, canonicalised quantities such as ``2048Mi``); no writes;
+* a changed object: 1 read + 1 dry-run + 1 apply.
+
+Changed CRDs add polls for ``Established`` and one discovery refresh.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import discovery, openapi, tables
+from . import discovery, openapi, protobuf, tables
 from .api import APPLY_PATCH, Call, parse_body
 from .errors import ApiError, method_not_allowed, status_body
 from .reqlog import MUTATING
@@ -256,7 +256,11 @@ class KubeHandler(BaseHTTPRequestHandler):
             raise ApiError(404, NOT_FOUND, "NotFound")
         if rt.namespaced is False and info["namespace"]:
             raise ApiError(404, NOT_FOUND, "NotFound")
-        body = parse_body(raw, content_type) if raw else None
+        if raw and protobuf.is_protobuf(content_type):
+            body = protobuf.decode(raw, info["group"])
+            content_type = "application/json"
+        else:
+            body = parse_body(raw, content_type) if raw else None
         if verb in ("delete", "deletecollection") and isinstance(body, dict) and "All" in (body.get("dryRun") or []):
             self.query["dryRun"] = "All"
             record["dry_run"] = True

@@ -257,9 +257,8 @@ def install_gateway(cluster: Any, renderer: ManifestRenderer, version: IstioVers
     if request.network:
         ensure_network(objects, request.gateway_name, request.network)
     exposed = exposure_objects(request, objects)
-    warnings = _check_exposure_kinds(cluster, exposed, options)
-    if warnings:
-        exposed = []
+    if not options.check_mode:
+        _require_kinds(cluster, exposed)
     outcome = lifecycle.Outcome()
     if must_create_namespace:
         outcome.results.append(lifecycle.create_namespace(cluster, request.namespace, options))
@@ -270,20 +269,15 @@ def install_gateway(cluster: Any, renderer: ManifestRenderer, version: IstioVers
                   "revision": request.revision}))
     lifecycle.wait_for(cluster, gateway_checks(request, objects), options)
     outcome.facts = gateway_facts(cluster, request, version, objects, exposed)
-    outcome.facts["warnings"] = warnings
     return outcome
 
 
-def _check_exposure_kinds(cluster: Any, exposed: List[Dict[str, Any]], options: lifecycle.Options) -> List[str]:
-    """The Istio CRDs must be there; in check mode an earlier task may be about to install them."""
+def _require_kinds(cluster: Any, exposed: List[Dict[str, Any]]) -> None:
+    """The Istio CRDs must be there (check mode lets an earlier task install them first)."""
     unserved = _unserved_kinds(cluster, exposed)
-    if not unserved:
-        return []
-    message = ("the cluster does not serve %s: install a control plane revision (with its CRDs) first"
-               % ", ".join(unserved))
-    if not options.check_mode:
-        raise GatewayError(message)
-    return ["exposure objects left out of the prediction: " + message]
+    if unserved:
+        raise GatewayError("the cluster does not serve %s: install a control plane revision (with its CRDs) first"
+                           % ", ".join(unserved))
 
 
 def gateway_facts(cluster: Any, request: GatewayRequest, version: IstioVersion, objects: List[Dict[str, Any]],

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What istio_cacerts, istio_remote_secret and istio_gateway run: parameters in, results out.
+
+Every result and error goes through the redaction helpers: these modules
+handle CA keys, tokens and kubeconfigs that are not module parameters, so
+``no_log`` alone would not hide them.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Optional, Tuple
+
+from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
+from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import cacerts
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import remotesecret
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.redact import redacted_diffs, scrub
+from ansible_collections.servicemesh.istio.plugins.module_utils._runner import (
+    lifecycle_options, renderer_for, require_libraries)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC, connect
+
+STATE_ARG: Dict[str, Any] = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+
+# The cluster whose credentials istio_remote_secret exports: the usual connection options, nested.
+REMOTE_CLUSTER_ARG: Dict[str, Any] = {"type": "dict", "options": copy.deepcopy(CONNECTION_ARG_SPEC)}
+
+
+def exit_outcome(module: Any, outcome: lifecycle.Outcome, changed: bool = False) -> None:
+    result: Dict[str, Any] = dict(outcome.facts)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    result["changed"] = outcome.changed or changed
+    result["objects"] = outcome.objects()
+    if module._diff:
+        result["diff"] = redacted_diffs([item.diff() for unit in outcome.results for item in unit.objects
+                                         if item.changed])
+    module.exit_json(**result)
+
+
+def fail(module: Any, exc: Exception) -> None:
+    module.fail_json(msg=scrub(str(exc)))
+
+
+# -- istio_cacerts ------------------------------------------------------------------------------------
+
+def ca_settings(params: Dict[str, Any]) -> cacerts.CaSettings:
+    return cacerts.CaSettings(key_size=params["key_size"], validity_days=params["validity_days"],
+                              organization=params["organization"])
+
+
+def root_from_params(params: Dict[str, Any], settings: cacerts.CaSettings,
+                     check_mode: bool) -> Tuple[cacerts.KeyPair, bool]:
+    """The root from variables or files (made there when asked); (root, created)."""
+    if params.get("root_cert"):
+        return cacerts.load_root(params["root_cert"].encode("utf-8"), params["root_key"].encode("utf-8")), False
+    if params.get("root_cert_file"):
+        return cacerts.root_from_files(params["root_cert_file"], params["root_key_file"], params["create_root"],
+                                       settings, check_mode)
+    raise cacerts.CaError("a root CA is needed: give root_cert and root_key, or root_cert_file and root_key_file "
+                          "(with create_root to make a new root there)")
+
+
+def run_cacerts(module: Any) -> None:
+    if cacerts.CRYPTOGRAPHY_IMPORT_ERROR:
+        module.fail_json(msg="the cryptography Python package is required: %s" % cacerts.CRYPTOGRAPHY_IMPORT_ERROR)
+    params = module.params
+    options = lifecycle_options(module)
+    root_created = False
+    try:
+        settings = ca_settings(params)
+        settings.check()
+        cluster = connect(params)
+        if params["state"] == "absent":
+            outcome = cacerts.remove_cacerts(cluster, params["namespace"], params["secret_name"], options)
+        else:
+            root, root_created = root_from_params(params, settings, module.check_mode)
+            request = cacerts.CacertsRequest(
+                namespace=params["namespace"], secret_name=params["secret_name"],
+                cluster_name=params.get("cluster_name") or "", dns_names=params.get("dns_names"),
+                replace=params["replace"], create_namespace=params["create_namespace"], settings=settings)
+            outcome = cacerts.ensure_cacerts(cluster, root, request, options)
+            outcome.facts["root_created"] = root_created
+    except IstioError as exc:
+        fail(module, exc)
+    exit_outcome(module, outcome, changed=root_created)
+
+
+# -- istio_remote_secret ------------------------------------------------------------------------------
+
+def remote_secret_spec(params: Dict[str, Any]) -> remotesecret.RemoteSecretSpec:
+    return remotesecret.RemoteSecretSpec(
+        name=params["name"], namespace=params["namespace"], remote_namespace=params.get("remote_namespace"),
+        type=params["type"], service_account=params.get("service_account"),
+        create_service_account=params.get("create_service_account"), consumer=params.get("consumer") or "",
+        server=params.get("server"), secret_name=params.get("secret_name"))
+
+
+def run_remote_secret(module: Any) -> None:
+    if remotesecret.yaml is None:
+        module.fail_json(msg="the PyYAML Python package is required")
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        spec = remote_secret_spec(params)
+        spec.check()
+        target = connect(params)
+        remote: Optional[Any] = connect(params["remote"]) if params.get("remote") else None
+        if params["state"] == "absent":
+            outcome = remotesecret.remove_remote_secret(target, remote, spec, options)
+        else:
+            outcome = remotesecret.ensure_remote_secret(target, remote, spec, options)
+    except IstioError as exc:
+        fail(module, exc)
+    exit_outcome(module, outcome)
+
+
+# -- istio_gateway --------------------------------------------------------------------------------------
+
+def gateway_request(params: Dict[str, Any]) -> gateway.GatewayRequest:
+    istiod = params.get("expose_istiod")
+    exposure = None
+    if istiod is not None:
+        exposure = gateway.IstiodExposure(revision=istiod.get("revision") or "default",
+                                          namespace=istiod.get("namespace") or params["namespace"])
+    return gateway.GatewayRequest(
+        name=params.get("name"), namespace=params["namespace"], preset=params["preset"],
+        network=params.get("network"), revision=params.get("revision"), values=params.get("values") or {},
+        expose_services=params["expose_services"], expose_istiod=exposure,
+        create_namespace=params["create_namespace"], wait_for_address=params["wait_for_address"])
+
+
+def run_gateway(module: Any) -> None:
+    require_libraries(module)
+    params = module.params
+    options = lifecycle_options(module)
+    try:
+        request = gateway_request(params)
+        cluster = connect(params)
+        if params["state"] == "absent":
+            outcome = gateway.remove_gateway(cluster, request.gateway_name, request.namespace, options)
+        else:
+            request.merged_values()  # bad values fail before anything is read or rendered
+            version = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),
+                                              params.get("version"), params.get("revision"))
+            outcome = gateway.install_gateway(cluster, renderer_for(params), version, request, options)
+    except IstioError as exc:
+        fail(module, exc)
+    exit_outcome(module, outcome)

@@ -275,6 +275,8 @@ class KubeHandler(BaseHTTPRequestHandler):
             return
         code, result = self.execute(call, identity)
         record["code"] = code
+        if verb == "create" and not record["name"] and isinstance(result, dict):
+            record["name"] = meta(result).get("name", "")
         headers = {}
         if call.warnings:
             headers["Warning"] = ", ".join(f'299 - "{w}"' for w in call.warnings)

@@ -267,7 +267,7 @@ class SimulationMixin:
         rs_rt = self.registry.storage_type("apps", "replicasets")
         for rs in self._owned(deploy, rs_rt):
             if meta(rs)["name"] != rs_name and (rs.get("spec") or {}).get("replicas", 0) != 0:
-                self.controller_write(rs_rt, rs, lambda o: o["spec"].__setitem__("replicas", 0), subresource="")
+                self._scale_replica_set(rs_rt, rs, 0)
         current = self.store.get(rs_rt.gr, m["namespace"], rs_name)
         replicas = spec.get("replicas", 1)
         if current is None:
@@ -283,8 +283,13 @@ class SimulationMixin:
                                                           **{"pod-template-hash": digest})},
                          "template": rs_template}})
         elif (current.get("spec") or {}).get("replicas") != replicas:
-            self.controller_write(rs_rt, current, lambda o: o["spec"].__setitem__("replicas", replicas),
-                                  subresource="")
+            self._scale_replica_set(rs_rt, current, replicas)
+
+    def _scale_replica_set(self, rs_rt: ResourceType, rs: dict, replicas: int) -> None:
+        """The deployment controller scales; the replica-set controller follows."""
+        scaled = self.controller_write(rs_rt, rs, lambda o: o["spec"].__setitem__("replicas", replicas),
+                                       subresource="")
+        self.simulate_after_write(rs_rt, rs, scaled)
 
     def _owned(self, owner: dict, rt: ResourceType) -> list[dict]:
         out = []

@@ -67,13 +67,14 @@ class Outcome:
         return any(result.changed for result in self.results)
 
     def diff(self) -> Dict[str, Any]:
-        befores, afters = [], []
+        """Every unit's before/after, keyed by object, merged into one diff."""
+        before: Dict[str, Any] = {}
+        after: Dict[str, Any] = {}
         for result in self.results:
             combined = result.diff
-            if combined.get("before") or combined.get("after"):
-                befores.append(combined.get("before", ""))
-                afters.append(combined.get("after", ""))
-        return {"before": "".join(befores), "after": "".join(afters)}
+            before.update(combined.get("before") or {})
+            after.update(combined.get("after") or {})
+        return {"before": before, "after": after}
 
     def objects(self) -> List[Dict[str, Any]]:
         return [summary for result in self.results for summary in result.summaries()]
@@ -312,6 +313,40 @@ def remove_revision(cluster: Any, name: str, options: Options, force: bool = Fal
     outcome.results.extend(_forget_active(cluster, record, options))
     outcome.facts = {"revision": name, "removed": True, "usage": usage.as_dict()}
     return outcome
+
+
+def remove_crds(cluster: Any, namespace: str, options: Options, force: bool = False) -> Outcome:
+    """Delete the Istio CRDs we created, once no revision is left and no custom resource of theirs exists:
+    deleting a CRD deletes every object of its kind, which are users' objects."""
+    outcome = Outcome()
+    record = inventory.load(cluster, namespace, CRDS, "istio")
+    if record is None:
+        return outcome
+    remaining = [r.key.name for r in inventory.list_records(cluster, kind=REVISION)]
+    if remaining:
+        raise LifecycleError("the Istio CRDs are still needed by revisions %s" % ", ".join(remaining))
+    users = [] if force else _custom_resources(cluster, record)
+    if users:
+        raise LifecycleError("the Istio CRDs were kept: removing them would delete %s; delete those first "
+                             "or set force" % ", ".join(users[:10]))
+    outcome.results.append(remove_unit(cluster, record.key, check_mode=options.check_mode, delete_crds=True,
+                                       wait=options.wait, timeout=options.wait_timeout))
+    return outcome
+
+
+def _custom_resources(cluster: Any, record: InventoryRecord) -> List[str]:
+    found = []
+    for ref in record.created_refs:
+        crd = cluster.get(ref)
+        if not crd:
+            continue
+        spec = crd.get("spec") or {}
+        version = next((v["name"] for v in spec.get("versions") or [] if v.get("storage")), "v1")
+        kind = (spec.get("names") or {}).get("kind", "")
+        for obj in cluster.list("%s/%s" % (spec.get("group"), version), kind):
+            meta = obj.get("metadata") or {}
+            found.append("%s %s/%s" % (kind, meta.get("namespace", ""), meta.get("name")))
+    return found
 
 
 def _forget_active(cluster: Any, record: InventoryRecord, options: Options) -> List[UnitResult]:

@@ -129,7 +129,11 @@ def run_revision(module) -> None:
         catalog = load_catalog(params.get("version_catalog"))
         if params["state"] == "absent":
             name = _revision_to_remove(params, catalog)
-            outcome = lifecycle.remove_revision(connect(params), name, options, force=params["force"])
+            cluster = connect(params)
+            outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"])
+            if params["remove_crds"]:
+                crds = lifecycle.remove_crds(cluster, params["namespace"], options, force=params["force"])
+                outcome.results.extend(crds.results)
         else:
             control_plane = ControlPlane.from_params(params)
             plan = plan_revision(control_plane, catalog)

@@ -39,6 +39,12 @@ options:
     description: Remove the revision even while it is in use.
     type: bool
     default: false
+  remove_crds:
+    description:
+      - With O(state=absent), also delete the Istio CRDs this collection created, once no revision is left.
+      - Refused while any custom resource of those kinds exists (deleting a CRD deletes them all), unless O(force).
+    type: bool
+    default: false
   install_crds:
     description: Apply the Istio CRDs from the base chart first (CRDs from a newer Istio are never downgraded).
     type: bool
@@ -126,6 +132,7 @@ def main():
             CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             force={"type": "bool", "default": False}, install_crds={"type": "bool", "default": True},
+            remove_crds={"type": "bool", "default": False},
             include_base={"type": "bool"}, create_namespace={"type": "bool", "default": False},
             allow_selector_overlap={"type": "bool", "default": False}),
         supports_check_mode=True,

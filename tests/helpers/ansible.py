@@ -64,3 +64,23 @@ def run_playbook(playbook: str, extra_vars: Optional[dict] = None, args: Optiona
     cmd += args or []
     proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookRun(proc)
+
+
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False,
+               env: Optional[Dict[str, str]] = None, timeout: int = 300) -> dict:
+    """One ad-hoc module call on localhost; returns the module's result (``failed`` on errors)."""
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-c", "local",
+           "-m", module, "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    extra = {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"}
+    extra.update(env or {})
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(extra), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    try:
+        output = json.loads(proc.stdout[proc.stdout.index("{"):])
+        return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError) as exc:
+        raise AssertionError("no module result (%s): %s %s" % (exc, proc.stdout[-3000:], proc.stderr[-3000:]))

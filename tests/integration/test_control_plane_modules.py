@@ -1,0 +1,176 @@
+"""The control-plane modules through Ansible, against the test API server, with the fixture charts."""
+import os
+
+import pytest
+
+from tests.helpers.ansible import ROOT, run_module
+
+pytestmark = pytest.mark.integration
+CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
+VIRTUAL_SERVICE = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: app}
+spec: {hosts: [reviews]}
+"""
+REVISION_BASED = {"type": "RevisionBased", "inactive_revision_deletion_grace_period_seconds": 0}
+
+
+@pytest.fixture
+def cluster(kubeapi_clean):
+    kubeapi_clean.kubectl("create", "namespace", "istio-system")
+    return kubeapi_clean
+
+
+def call(cluster, module, check=False, diff=False, **args):
+    args.setdefault("kubeconfig", cluster.kubeconfig)
+    if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel"):
+        args.setdefault("chart_dir", CHARTS)
+    return run_module("servicemesh.istio." + module, args, check=check, diff=diff)
+
+
+def info(cluster):
+    return call(cluster, "istio_info")
+
+
+def ours(cluster, kind, namespace=None):
+    """Names of objects of a kind, as the server has them."""
+    args = ["get", kind, "-o", "name"] + (["-n", namespace] if namespace else [])
+    return sorted(cluster.kubectl(*args).stdout.split())
+
+
+def test_in_place_install_upgrade_and_idempotence(cluster):
+    first = call(cluster, "istio_revision", version="v1.29.6")
+    assert first["changed"] and first["revision"] == "default", first
+    assert "configmap/istio-legacy-config" in ours(cluster, "configmap", "istio-system")
+    facts = info(cluster)
+    assert [(r["name"], r["ready"]) for r in facts["revisions"]] == [("default", True)]
+    assert facts["control_planes"][0]["status"] == "Healthy"
+
+    mark = cluster.last_request()
+    again = call(cluster, "istio_revision", version="v1.29.6")
+    assert again["changed"] is False
+    assert cluster.writes(since=mark) == [], cluster.writes(since=mark)
+
+    upgraded = call(cluster, "istio_revision", version="v1.30.3")
+    assert upgraded["changed"] and upgraded["upgraded"] and upgraded["revision"] == "default"
+    assert "configmap/istio-legacy-config" not in ours(cluster, "configmap", "istio-system")
+    facts = info(cluster)
+    assert [(r["name"], r["version"]) for r in facts["revisions"]] == [("default", "v1.30.3")]
+
+
+def test_check_mode_persists_nothing_and_diffs(cluster):
+    mark = cluster.last_request()
+    result = call(cluster, "istio_revision", check=True, diff=True, version="v1.30.3")
+    assert result["changed"] and "istiod" in str(result["diff"]["after"])
+    assert result["diff"]["before"] == {}
+    assert cluster.writes(since=mark) == []
+    assert "deployment.apps/istiod" not in ours(cluster, "deployment", "istio-system")
+
+
+def test_revision_based_upgrade_with_default_tag_and_grace_period(cluster):
+    cluster.kubectl("create", "namespace", "app")
+    cluster.kubectl("label", "namespace", "app", "istio-injection=enabled")
+    old = call(cluster, "istio_revision", version="v1.29.6", update_strategy=REVISION_BASED)
+    assert old["revision"] == "default-v1-29-6"
+    assert cluster.injection("app") is None, "a RevisionBased revision alone does not serve istio-injection"
+    tag = call(cluster, "istio_revision_tag", name="default", control_plane="default")
+    assert tag["revision"] == "default-v1-29-6"
+    assert cluster.injection("app") == "default-v1-29-6"
+    cluster.create_pods("app", 1, inject=True, name_prefix="web")
+
+    new = call(cluster, "istio_revision", version="v1.30.3", update_strategy=REVISION_BASED)
+    assert new["revision"] == "default-v1-30-3"
+    facts = info(cluster)
+    assert sorted(r["name"] for r in facts["revisions"]) == ["default-v1-29-6", "default-v1-30-3"]
+    assert facts["control_planes"][0]["active_revision"] == "default-v1-30-3"
+
+    held = call(cluster, "istio_prune", name="default")
+    assert held["pruned"] == []
+    assert "tag default" in str(held["decisions"])
+
+    moved = call(cluster, "istio_revision_tag", name="default", control_plane="default")
+    assert moved["previous_revision"] == "default-v1-29-6" and moved["revision"] == "default-v1-30-3"
+    assert cluster.injection("app") == "default-v1-30-3"
+    still = call(cluster, "istio_prune", name="default")
+    assert still["pruned"] == [] and "pod app/web" in str(still["decisions"]), "the old pod still runs"
+
+    cluster.kubectl("delete", "pods", "--all", "-n", "app")
+    cluster.create_pods("app", 1, inject=True, name_prefix="web")
+    pruned = call(cluster, "istio_prune", name="default")
+    assert pruned["pruned"] == ["default-v1-29-6"]
+    assert "deployment.apps/istiod-default-v1-29-6" not in ours(cluster, "deployment", "istio-system")
+    mark = cluster.last_request()
+    assert call(cluster, "istio_prune", name="default")["changed"] is False
+    assert call(cluster, "istio_revision_tag", name="default", control_plane="default")["changed"] is False
+    assert cluster.writes(since=mark) == []
+
+
+def test_grace_period_spans_runs(cluster):
+    strategy = {"type": "RevisionBased", "inactive_revision_deletion_grace_period_seconds": 3600}
+    call(cluster, "istio_revision", version="v1.29.6", update_strategy=strategy)
+    call(cluster, "istio_revision", version="v1.30.3", update_strategy=strategy)
+    first = call(cluster, "istio_prune", name="default")
+    assert first["pruned"] == [] and first["next_prune_at"] and first["changed"]
+    mark = cluster.last_request()
+    second = call(cluster, "istio_prune", name="default")
+    assert second["pruned"] == [] and second["next_prune_at"] == first["next_prune_at"]
+    assert cluster.writes(since=mark) == []
+    forced = call(cluster, "istio_prune", name="default", grace_period_seconds=0)
+    assert forced["pruned"] == ["default-v1-29-6"]
+
+
+def test_absent_removes_ours_and_keeps_foreign_objects(cluster):
+    cluster.kubectl("create", "configmap", "mine", "-n", "istio-system", "--from-literal=a=b")
+    call(cluster, "istio_revision", version="v1.30.3")
+    call(cluster, "istio_revision_tag", name="prod", revision="default")
+    refused = call(cluster, "istio_revision", state="absent", revision="default")
+    assert refused.get("failed") and "tag prod" in refused["msg"]
+    assert call(cluster, "istio_revision_tag", name="prod", state="absent")["changed"]
+    removed = call(cluster, "istio_revision", state="absent", revision="default")
+    assert removed["changed"], removed
+    assert ours(cluster, "deployment", "istio-system") == []
+    assert "configmap/mine" in ours(cluster, "configmap", "istio-system")
+    assert ours(cluster, "mutatingwebhookconfiguration") == []
+    assert ours(cluster, "validatingwebhookconfiguration") == []
+    assert any("virtualservices" in name for name in ours(cluster, "crd")), "CRDs are kept"
+    mark = cluster.last_request()
+    assert call(cluster, "istio_revision", state="absent", revision="default")["changed"] is False
+    assert cluster.writes(since=mark) == []
+
+    cluster.kubectl("create", "namespace", "app")
+    cluster.kubectl("apply", "-f", "-", input=VIRTUAL_SERVICE)
+    kept = call(cluster, "istio_revision", state="absent", revision="default", remove_crds=True)
+    assert kept.get("failed") and "VirtualService app/reviews" in kept["msg"]
+    cluster.kubectl("delete", "virtualservice", "reviews", "-n", "app")
+    gone = call(cluster, "istio_revision", state="absent", revision="default", remove_crds=True)
+    assert gone["changed"] and not any("istio.io" in name for name in ours(cluster, "crd"))
+    leftovers = [n for n in ours(cluster, "configmap", "istio-system") if "servicemesh-istio" in n]
+    assert leftovers == [] and "configmap/mine" in ours(cluster, "configmap", "istio-system")
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"version": "v1.28.10"}, "end-of-life"),
+    ({"version": "v1.99.0"}, "supported versions"),
+    ({"version": "v1.30.3", "values": {"pilot": {"autoscaleMin": "two"}}}, "values.pilot.autoscaleMin must be"),
+    ({"version": "v1.30.3", "values": {"global": {"istioNamespace": "elsewhere"}}}, "must match the namespace"),
+    ({"version": "v1.30.3", "namespace": "missing"}, "namespace 'missing' doesn't exist"),
+    ({"version": "v1.30.3", "name": "x" * 60}, "at most"),
+])
+def test_bad_input_fails_before_any_write(cluster, args, message):
+    mark = cluster.last_request()
+    result = call(cluster, "istio_revision", **args)
+    assert result.get("failed") and message in result["msg"], result
+    assert cluster.writes(since=mark) == []
+
+
+def test_tag_to_missing_revision_fails_before_any_write(cluster):
+    mark = cluster.last_request()
+    result = call(cluster, "istio_revision_tag", name="prod", revision="nope")
+    assert result.get("failed") and "revision 'nope' does not exist" in result["msg"]
+    assert cluster.writes(since=mark) == []
+
+
+def test_unknown_profile_is_refused_by_the_argument_spec(cluster):
+    result = call(cluster, "istio_revision", version="v1.30.3", profile="minimal")
+    assert result.get("failed") and "minimal" in result["msg"]

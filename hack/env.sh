@@ -20,4 +20,6 @@ mkdir -p "$ROOT/.collections/ansible_collections/servicemesh"
 [ -L "$ROOT/.collections/ansible_collections/servicemesh/istio" ] || ln -s "$ROOT" "$ROOT/.collections/ansible_collections/servicemesh/istio"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
 export ANSIBLE_NOCOLOR=1
+# The modules need this virtualenv's packages, whatever python3 interpreter discovery would pick.
+export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 cd "$ROOT"

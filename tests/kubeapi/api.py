@@ -214,7 +214,8 @@ class ApiCore:
         match = self.matcher(call)
         with self.store.lock:
             rv = self.store.rv
-            items = self.store.items(rt.gr, call.namespace if rt.namespaced else "")
+            candidates = self.store.label_candidates(rt.gr, parse_label_selector(call.query.get("labelSelector")))
+            items = self.store.items(rt.gr, call.namespace if rt.namespaced else "", candidates)
         start = self._continue_start(call.query.get("continue"))
         if start is not None:
             items = [o for o in items if _sort_key(o) > start]
@@ -238,15 +239,9 @@ class ApiCore:
                 list_meta["remainingItemCount"] = remaining
         return selected, list_meta
 
-    def list(self, call: Call) -> tuple[int, dict]:
+    def list(self, call: Call) -> tuple[int, "EncodedList"]:
         items, list_meta = self.list_objects(call)
-        rt = call.rt
-        if rt.builtin:
-            rendered = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
-        else:
-            rendered = [self.at_version(rt, o) for o in items]
-        return 200, {"kind": rt.kind + "List", "apiVersion": rt.group_version, "metadata": list_meta,
-                     "items": rendered}
+        return 200, EncodedList(self, call.rt, items, list_meta)
 
     def _continue_start(self, token: Optional[str]) -> Optional[tuple]:
         if not token:
@@ -558,6 +553,35 @@ class ApiCore:
             if subresource != "status" and rt.generation and _spec_of(current, rt) != _spec_of(new, rt):
                 new["metadata"]["generation"] = int(meta(current).get("generation") or 0) + 1
             return self.store.put(rt.gr, new, False)
+
+
+class EncodedList:
+    """A list answer whose items are written from the per-object JSON cache,
+    so large lists cost a join rather than a full re-encoding."""
+
+    def __init__(self, api: ApiCore, rt: ResourceType, items: list[dict], list_meta: dict):
+        self.api = api
+        self.rt = rt
+        self.items = items
+        self.metadata = list_meta
+
+    def head(self) -> dict:
+        return {"kind": self.rt.kind + "List", "apiVersion": self.rt.group_version, "metadata": self.metadata}
+
+    def encode(self) -> bytes:
+        rt = self.rt
+        store = self.api.store
+        if rt.builtin:
+            parts = [store.encoded(rt.gr, o, True) for o in self.items]
+        else:
+            parts = [store.encoded(rt.gr, o, False) if o.get("apiVersion") == rt.group_version
+                     else json.dumps(self.api.at_version(rt, o), separators=(",", ":")).encode()
+                     for o in self.items]
+        head = json.dumps(self.head(), separators=(",", ":")).encode()
+        return head[:-1] + b',"items":[' + b",".join(parts) + b"]}\n"
+
+    def as_dict(self) -> dict:
+        return json.loads(self.encode())
 
 
 # -- module helpers ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ class RequestLog:
         entry = {"seq": next(self._seq), "time": time.time(), "verb": "", "method": "", "path": "", "group": "",
                  "version": "", "resource": "", "subresource": "", "kind": "", "namespace": "", "name": "",
                  "dry_run": False, "field_manager": "", "patch_type": "", "user_agent": "", "code": 0,
-                 "persisted": False, "mutating": False, "fault": ""}
+                 "persisted": False, "mutating": False, "fault": "", "duration_ms": 0.0}
         entry.update(fields)
         entry["mutating"] = entry["verb"] in MUTATING
         with self._lock:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import discovery, openapi, protobuf, tables
-from .api import APPLY_PATCH, Call, parse_body
+from .api import APPLY_PATCH, Call, EncodedList, parse_body
 from .errors import ApiError, method_not_allowed, status_body
 from .reqlog import MUTATING
 from .store import TooOld, meta
@@ -121,6 +121,7 @@ class KubeHandler(BaseHTTPRequestHandler):
             return
         record = self.cluster.log.start(method=self.command, path=self.url_path, verb=self.command.lower(),
                                         user_agent=self.headers.get("User-Agent", ""))
+        started = time.perf_counter()
         try:
             if identity is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -128,6 +129,8 @@ class KubeHandler(BaseHTTPRequestHandler):
         except ApiError as err:
             record["code"] = err.code
             self.send_json(err.code, err.status(), err.headers)
+        finally:
+            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
 
     def read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -283,7 +286,11 @@ class KubeHandler(BaseHTTPRequestHandler):
         if isinstance(result, bytes):
             self.send_bytes(code, result, "text/plain")
             return
-        self.send_json(code, self.render(call, result), headers)
+        rendered = self.render(call, result)
+        if isinstance(rendered, EncodedList):
+            self.send_bytes(code, rendered.encode(), "application/json", headers)
+            return
+        self.send_json(code, rendered, headers)
 
     def verb_for(self, info: dict, rt: Any) -> str:
         method = self.command
@@ -340,21 +347,23 @@ class KubeHandler(BaseHTTPRequestHandler):
     def render(self, call: Call, result: dict) -> dict:
         """Table or PartialObjectMetadata when the client asked for them."""
         accept = self.headers.get("Accept", "")
+        if isinstance(result, EncodedList):
+            if tables.wants_table(accept):
+                return tables.table(call.rt, result.items, result.metadata, self.query.get("includeObject",
+                                                                                          "Metadata"))
+            if tables.wants_partial(accept):
+                return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                        "metadata": result.metadata,
+                        "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                   "metadata": meta(o)} for o in result.items]}
+            return result
         if call.verb not in ("get", "list") or call.subresource or result.get("kind") == "Status":
             return result
         include = self.query.get("includeObject", "Metadata")
         if tables.wants_table(accept):
-            if call.verb == "list":
-                items = self.cluster.list_objects(call)[0]
-                return tables.table(call.rt, items, result.get("metadata", {}), include)
             return tables.table(call.rt, [result], {"resourceVersion": meta(result).get("resourceVersion", "")},
                                 include)
         if tables.wants_partial(accept):
-            if call.verb == "list":
-                return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                        "metadata": result.get("metadata", {}),
-                        "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                   "metadata": meta(o)} for o in result.get("items", [])]}
             return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta(result)}
         return result
 

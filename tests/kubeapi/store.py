@@ -8,6 +8,7 @@ new dict. Readers can therefore hand out references without copying, which
 keeps large lists cheap."""
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections import deque
@@ -75,25 +76,65 @@ class Store:
         self._compacted = 0           # newest resourceVersion dropped from history
         self._watchers: set = set()
         self._owners: dict[str, set] = {}   # owner uid -> {(gr, ns, name)}
+        self._encoded: dict = {}             # (gr, key, typed) -> (object, JSON bytes)
         self._uids: dict[str, tuple] = {}   # uid -> (gr, ns, name)
+        self._sorted: dict[GR, list] = {}    # cached etcd-ordered keys per group-resource
+        self._labels: dict[GR, dict] = {}    # label key -> value -> {keys}: selector index
 
     # -- reads ---------------------------------------------------------------
 
     def get(self, gr: GR, namespace: str, name: str) -> Optional[dict]:
         return self._buckets.get(gr, {}).get((namespace, name))
 
-    def items(self, gr: GR, namespace: str = "") -> list[dict]:
-        """Objects of a group-resource sorted by (namespace, name), like etcd keys."""
+    def items(self, gr: GR, namespace: str = "", only: Optional[set] = None) -> list[dict]:
+        """Objects of a group-resource sorted by (namespace, name), like etcd
+        keys; ``only`` restricts to a set of keys (from ``label_candidates``)."""
         with self.lock:
             bucket = self._buckets.get(gr, {})
-            keys = sorted(k for k in bucket if not namespace or k[0] == namespace)
-            return [bucket[k] for k in keys]
+            if only is not None and len(only) < len(bucket) // 4:
+                keys = sorted(k for k in only if k in bucket and (not namespace or k[0] == namespace))
+                return [bucket[k] for k in keys]
+            keys = self._sorted.get(gr)
+            if keys is None:
+                keys = self._sorted[gr] = sorted(bucket)
+            return [bucket[k] for k in keys if (not namespace or k[0] == namespace)
+                    and (only is None or k in only)]
+
+    def label_candidates(self, gr: GR, requirements: list) -> Optional[set]:
+        """Keys that can match the equality/set/exists parts of a label selector;
+        None when the selector has no such part."""
+        index = self._labels.get(gr, {})
+        found: Optional[set] = None
+        for key, op, values in requirements:
+            if op == "=" or op == "in":
+                by_value = index.get(key, {})
+                keys = set().union(*(by_value.get(v, ()) for v in values)) if values else set()
+            elif op == "exists":
+                keys = set().union(*index.get(key, {}).values()) if key in index else set()
+            else:
+                continue
+            found = keys if found is None else found & keys
+            if not found:
+                return set()
+        return found
 
     def count(self, gr: GR, namespace: str = "") -> int:
         bucket = self._buckets.get(gr, {})
         if not namespace:
             return len(bucket)
         return sum(1 for k in bucket if k[0] == namespace)
+
+    def encoded(self, gr: GR, obj: dict, typed: bool) -> bytes:
+        """JSON of a stored object, cached (stored objects never change). ``typed``
+        drops apiVersion/kind, as items of built-in lists are rendered."""
+        cache_key = (gr, key_of(obj), typed)
+        hit = self._encoded.get(cache_key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} if typed else obj
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self._encoded[cache_key] = (obj, data)
+        return data
 
     def groups(self) -> list[GR]:
         return [gr for gr, bucket in self._buckets.items() if bucket]
@@ -121,6 +162,8 @@ class Store:
             bucket = self._buckets.setdefault(gr, {})
             old = bucket.get(key)
             bucket[key] = obj
+            if old is None:
+                self._sorted.pop(gr, None)
             self._index(gr, key, old, obj)
             self._emit(Event(rv, "ADDED" if created or old is None else "MODIFIED", gr, key[0], obj, old))
             return obj
@@ -131,6 +174,9 @@ class Store:
             old = bucket.pop((namespace, name), None)
             if old is None:
                 return None
+            for typed in (True, False):
+                self._encoded.pop((gr, (namespace, name), typed), None)
+            self._sorted.pop(gr, None)
             rv = self.next_rv()
             final = dict(old)
             final["metadata"] = dict(old["metadata"], resourceVersion=str(rv))
@@ -144,8 +190,29 @@ class Store:
             bucket = self._buckets.pop(gr, {})
             for key, obj in bucket.items():
                 self._index(gr, key, obj, None)
+            self._sorted.pop(gr, None)
+            self._labels.pop(gr, None)
+            self._encoded = {k: v for k, v in self._encoded.items() if k[0] != gr}
+
+    def _index_labels(self, gr: GR, key: Key, old: Optional[dict], new: Optional[dict]) -> None:
+        before = meta(old).get("labels") or {} if old is not None else {}
+        after = meta(new).get("labels") or {} if new is not None else {}
+        if before == after:
+            return
+        index = self._labels.setdefault(gr, {})
+        for label, value in before.items():
+            if after.get(label) != value or label not in after:
+                keys = index.get(label, {}).get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[label][value]
+        for label, value in after.items():
+            if before.get(label) != value or label not in before:
+                index.setdefault(label, {}).setdefault(value, set()).add(key)
 
     def _index(self, gr: GR, key: Key, old: Optional[dict], new: Optional[dict]) -> None:
+        self._index_labels(gr, key, old, new)
         ref = (gr, key[0], key[1])
         for obj, add in ((old, False), (new, True)):
             if obj is None:
@@ -211,6 +278,8 @@ class Store:
                 for key in [k for k, obj in bucket.items() if not keep(gr, obj)]:
                     self._index(gr, key, bucket.pop(key), None)
             self._history.clear()
+            self._encoded.clear()
+            self._sorted.clear()
             self._compacted = self.rv
         self.close_watchers()
 

@@ -252,9 +252,13 @@ def _merge_lists(live: list, config: list, node: Node) -> list:
 # --- removing fields ------------------------------------------------------------
 
 def remove_paths(value: Any, paths: Iterable[Path], node: Node) -> Any:
-    """Remove the nodes at ``paths``; containers left empty by a removal go too."""
+    """Remove the nodes at ``paths`` (a path under another removed one is
+    redundant); containers left empty by a removal go too."""
+    chosen = set(paths)
     result = value
-    for path in sorted(paths, key=len, reverse=True):
+    for path in sorted(chosen, key=len):
+        if any(path[:i] in chosen for i in range(1, len(path))):
+            continue
         result = _remove(result, path, node)
     return result
 
@@ -277,8 +281,9 @@ def _remove(value: Any, path: Path, node: Node) -> Any:
     if isinstance(value, list) and head[:2] in ("k:", "v:"):
         item_node = node.item() if node.list_type == "map" else Node()
         out = []
+        keys = {"f:" + k for k in node.keys}
         for item in value:
-            if item_element(item, node) == head:
+            if item_element(item, node) == head and not (len(rest) == 1 and rest[0] in keys):
                 item = _remove(item, rest, item_node)
                 if item is MISSING or (rest and item == {}):
                     continue

@@ -15,6 +15,7 @@ DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+MAX_ANNOTATIONS_SIZE = 256 * 1024
 
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
                  "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
@@ -76,10 +77,15 @@ def validate_metadata(rt: ResourceType, obj: dict) -> list[FieldError]:
                                      "a valid label must be an empty string or consist of alphanumeric "
                                      "characters, '-', '_' or '.', and must start and end with an alphanumeric "
                                      "character", value, True))
-    for key in meta.get("annotations") or {}:
+    annotations = meta.get("annotations") or {}
+    for key in annotations:
         problem = qualified_name_error(key)
         if problem:
             errors.append(FieldError("metadata.annotations", "Invalid value", problem, key, True))
+    size = sum(len(k) + len(str(v)) for k, v in annotations.items())
+    if size > MAX_ANNOTATIONS_SIZE:
+        errors.append(FieldError("metadata.annotations", "Too long", f"must have at most {MAX_ANNOTATIONS_SIZE} "
+                                 "bytes"))
     return errors
 
 

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+"""playbooks/ambient.yml against the test API server with the fixture charts.
+
+One cluster goes through the whole life of an ambient mesh (install, a second run
+with zero writes, an upgrade in the order control plane -> CNI -> ztunnel, removal);
+refused requests run on fresh clusters and must not write anything. A small thread
+plays istiod's part for waypoints: it reports each Gateway of class istio-waypoint
+Programmed, as istiod does once it has deployed the proxy.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
+from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
+from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
+    ControlPlane, ManifestRenderer, plan_revision)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
+from tests.helpers.ansible import ROOT, run_playbook
+
+pytestmark = pytest.mark.integration
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "ambient.yml")
+CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
+CRDS = os.path.join(ROOT, "tests", "fixtures", "gateway-api", "crds.yaml")
+GATEWAYS = "/apis/gateway.networking.k8s.io/v1/gateways"
+AGENT_NAMESPACES = {"istio-cni": "cni", "ztunnel": "ztunnel"}
+WAYPOINTS = [
+    {"namespace": "bookinfo", "enroll_namespaces": ["bookinfo"]},
+    # cross-namespace: curl's traffic goes through the waypoint in shared
+    {"name": "waypoint-shared", "namespace": "shared", "enroll_namespaces": ["curl"], "waypoint_for": "all"},
+]
+
+
+@pytest.fixture(scope="module")
+def server(kubeapi_factory):
+    return kubeapi_factory(nodes=2)[0]
+
+
+@pytest.fixture
+def cluster(server):
+    server.reset()
+    for name in ("bookinfo", "curl", "shared", "untouched"):
+        create_namespace(server, name, {"team": "a"})
+    return server
+
+
+def create_namespace(cluster, name, labels=None):
+    status, _, body = cluster.http("POST", "/api/v1/namespaces",
+                                   {"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": name, "labels": labels or {}}})
+    assert status == 201, body
+
+
+def get(cluster, path):
+    status, _, body = cluster.http("GET", path)
+    return body if status == 200 else None
+
+
+def labels_of(cluster, namespace):
+    return get(cluster, "/api/v1/namespaces/%s" % namespace)["metadata"].get("labels") or {}
+
+
+def daemonset(cluster, namespace, name):
+    return get(cluster, "/apis/apps/v1/namespaces/%s/daemonsets/%s" % (namespace, name))
+
+
+@contextlib.contextmanager
+def istiod_programs_waypoints(cluster):
+    """Report every waypoint Gateway Programmed, the way istiod does once its proxy runs."""
+    stop = threading.Event()
+
+    def program():
+        while not stop.wait(0.2):
+            for gateway in (get(cluster, GATEWAYS) or {}).get("items") or []:
+                meta = gateway["metadata"]
+                if (gateway.get("status") or {}).get("conditions") or \
+                        gateway["spec"].get("gatewayClassName") != "istio-waypoint":
+                    continue
+                condition = {"type": "Programmed", "status": "True", "reason": "Programmed", "message": "test",
+                             "observedGeneration": meta.get("generation", 1),
+                             "lastTransitionTime": "2026-01-01T00:00:00Z"}
+                cluster.http("PATCH", "/apis/gateway.networking.k8s.io/v1/namespaces/%s/gateways/%s/status"
+                             % (meta["namespace"], meta["name"]), {"status": {"conditions": [condition]}},
+                             headers={"Content-Type": "application/merge-patch+json"})
+    thread = threading.Thread(target=program, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def ambient(cluster, **extra):
+    extra_vars = {"istio_kubeconfig": cluster.kubeconfig, "istio_context": cluster.context,
+                  "istio_chart_dir": CHARTS, "istio_version": "v1.29.6", "istio_gateway_api_crds_file": CRDS,
+                  "istio_ambient_namespaces": ["bookinfo", "curl"], "istio_discovery_labels": {"istio-discovery":
+                                                                                             "enabled"},
+                  "istio_waypoints": WAYPOINTS, "istio_wait_timeout": 60}
+    extra_vars.update(extra)
+    with istiod_programs_waypoints(cluster):
+        return run_playbook(PLAYBOOK, extra_vars)
+
+
+def failure(run):
+    assert not run.ok, run.stdout[-3000:]
+    return run.stdout + run.stderr
+
+
+def owner(entry):
+    """Which component a write belongs to: the control plane, the CNI, ztunnel, or something else."""
+    if entry["namespace"] in AGENT_NAMESPACES:
+        return AGENT_NAMESPACES[entry["namespace"]]
+    name = entry["name"]
+    if "istio-cni" in name or name.startswith("servicemesh-istio-cni"):
+        return "cni"
+    if "ztunnel" in name:
+        return "ztunnel"
+    if entry["namespace"] == "istio-system" and not name.startswith("servicemesh-istio-labels"):
+        return "cp"
+    if "istiod" in name or entry["resource"] == "customresourcedefinitions" and "istio.io" in name:
+        return "cp"
+    return None
+
+
+def write_order(writes):
+    order = []
+    for entry in writes:
+        who = owner(entry)
+        if who and (not order or order[-1] != who):
+            order.append(who)
+    return order
+
+
+def test_ambient_install_rerun_upgrade_and_removal(cluster):
+    user_gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                    "metadata": {"name": "mine", "namespace": "untouched"},
+                    "spec": {"gatewayClassName": "someone-elses", "listeners": []}}
+
+    first = ambient(cluster)
+    assert first.ok, first.stdout[-4000:]
+    facts = first.result("Set istio_ambient")["ansible_facts"]["istio_ambient"]
+    assert facts["control_plane"]["status"] == "Healthy", facts
+    assert facts["cni"]["ready"] and facts["ztunnel"]["ready"] and facts["ztunnel"]["revision"] == "default"
+    assert sorted(facts["waypoints"]) == ["bookinfo/waypoint", "shared/waypoint-shared"]
+    for namespace, name in (("istio-cni", "istio-cni-node"), ("ztunnel", "ztunnel")):
+        status = daemonset(cluster, namespace, name)["status"]
+        assert status["numberReady"] == status["desiredNumberScheduled"] == 2
+    record = get(cluster, "/api/v1/namespaces/istio-system/configmaps/servicemesh-istio-revision-default")
+    assert '"trustedZtunnelNamespace":"ztunnel"' in record["data"]["metadata"]
+    assert labels_of(cluster, "bookinfo") == {
+        "kubernetes.io/metadata.name": "bookinfo", "team": "a", "istio-discovery": "enabled",
+        "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"}
+    assert labels_of(cluster, "curl")["istio.io/use-waypoint"] == "waypoint-shared"
+    assert labels_of(cluster, "curl")["istio.io/use-waypoint-namespace"] == "shared"
+    for namespace in ("istio-system", "istio-cni", "ztunnel"):
+        assert labels_of(cluster, namespace)["istio-discovery"] == "enabled"
+    shared = get(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/shared/gateways/waypoint-shared")
+    assert shared["metadata"]["labels"]["istio.io/waypoint-for"] == "all"
+    assert shared["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "curl"}}
+    assert [c["type"] for c in shared["status"]["conditions"]] == ["Programmed"]
+    cluster.http("POST", "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways", user_gateway)
+
+    since = cluster.last_request()
+    second = ambient(cluster)
+    assert second.ok and second.stats()["changed"] == 0, second.stdout[-3000:]
+    assert cluster.writes(since) == []
+
+    since = cluster.last_request()
+    upgrade = ambient(cluster, istio_version="v1.30.3")
+    assert upgrade.ok, upgrade.stdout[-4000:]
+    assert write_order(cluster.writes(since)) == ["cp", "cni", "ztunnel"]
+    assert daemonset(cluster, "ztunnel", "ztunnel")["metadata"]["labels"]["app.kubernetes.io/version"] == "1.30.3"
+
+    removal = ambient(cluster, istio_version="v1.30.3", istio_state="absent")
+    assert removal.ok, removal.stdout[-4000:]
+    assert daemonset(cluster, "ztunnel", "ztunnel") is None
+    assert daemonset(cluster, "istio-cni", "istio-cni-node") is None
+    assert get(cluster, "/apis/apps/v1/namespaces/istio-system/deployments/istiod") is None
+    assert get(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/bookinfo/gateways/waypoint") is None
+    assert get(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways/mine") is not None
+    assert labels_of(cluster, "bookinfo") == {"kubernetes.io/metadata.name": "bookinfo", "team": "a"}
+    assert labels_of(cluster, "curl") == {"kubernetes.io/metadata.name": "curl", "team": "a"}
+    for namespace in ("istio-system", "istio-cni", "ztunnel", "bookinfo", "shared", "untouched"):
+        assert get(cluster, "/api/v1/namespaces/%s" % namespace) is not None
+    assert get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                        "gateways.gateway.networking.k8s.io") is not None
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"istio_ztunnel_version": "v1.30.3"},
+     "ztunnel v1.30.3 must not be newer than the control plane it follows (v1.29.6"),
+    ({"istio_values": {"pilot": {"trustedZtunnelNamespace": "kube-system"}}},
+     "trustedZtunnelNamespace is 'kube-system' but ztunnel runs in namespace 'ztunnel'"),
+    ({"istio_ambient_namespaces": ["nowhere"]}, "namespaces nowhere do not exist"),
+    ({"istio_gateway_api_crds_file": ""}, "waypoints need the Kubernetes Gateway API CRDs"),
+])
+def test_refused_before_any_write(cluster, extra, message):
+    since = cluster.last_request()
+    assert message in failure(ambient(cluster, **extra))
+    assert cluster.writes(since) == []
+
+
+def connect_to(cluster):
+    return connect({"kubeconfig": cluster.kubeconfig, "context": cluster.context})
+
+
+def test_agents_too_far_from_another_control_plane_are_refused(cluster):
+    """Every control plane of the cluster counts, not only the one being installed."""
+    create_namespace(cluster, "other-system")
+    record = InventoryRecord(UnitKey("revision", "other", "other-system"),
+                             metadata={"controlPlane": "other", "version": "v1.31.0-beta.1", "values": {}})
+    inventory.save(connect_to(cluster), record)
+    since = cluster.last_request()
+    output = failure(ambient(cluster))
+    assert "istio-cni v1.29.6 is too far from control plane v1.31.0-beta.1 (revision other; allowed: 1.30 to 1.32)" \
+        in output
+    assert cluster.writes(since) == []
+
+
+def test_running_ztunnel_newer_than_the_new_control_plane_is_refused(cluster):
+    """A downgrade would leave ztunnel ahead of its control plane: ztunnel has to go first."""
+    client = connect_to(cluster)
+    catalog = builtin_catalog()
+    renderer = ManifestRenderer(ChartSource(ChartSourceOptions(chart_dir=CHARTS)))
+    options = lifecycle.Options(wait=False)
+    plan = plan_revision(ControlPlane(version="v1.30.3", profile="ambient"), catalog)
+    lifecycle.install_revision(client, renderer, ControlPlane(version="v1.30.3", profile="ambient"), plan, options,
+                               create_namespace_if_missing=True)
+    dataplane.install_ztunnel(client, renderer, catalog.resolve("v1.30.3"), "ztunnel", {}, "", options,
+                              create_namespace=True)
+    since = cluster.last_request()
+    output = failure(ambient(cluster, istio_waypoints=[]))
+    assert "ztunnel (running now) v1.30.3 must not be newer than the control plane it follows (v1.29.6" in output
+    assert cluster.writes(since) == []

@@ -12,7 +12,7 @@ from .controllers import ControllersMixin
 from .faults import Faults
 from .lifecycle import LifecycleMixin
 from .registry import Registry
-from .reqlog import RequestLog
+from .reqlog import RequestLog, persisted
 from .simulate import SimConfig, SimulationMixin
 from .store import Store, meta
 
@@ -91,7 +91,7 @@ class Cluster(ControllersMixin, SimulationMixin, LifecycleMixin, ApiCore):
         return self.log.entries(since)
 
     def writes(self, since: int = 0) -> list[dict]:
-        return self.log.writes(since)
+        return persisted(self.log.entries(since))
 
     def reset_log(self) -> None:
         self.log.reset()

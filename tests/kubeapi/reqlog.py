@@ -7,9 +7,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Optional
 
 MUTATING = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def persisted(entries: list[dict]) -> list[dict]:
+    """Requests that stored a change (not dry-run, not a no-op, not failed)."""
+    return [e for e in entries if e["persisted"]]
+
+
+def mutating(entries: list[dict]) -> list[dict]:
+    """Mutating requests sent, whatever their outcome."""
+    return [e for e in entries if e["mutating"]]
 
 
 class RequestLog:
@@ -39,14 +48,6 @@ class RequestLog:
             out = [e for e in out if e["resource"]]
         return out
 
-    def writes(self, since: int = 0) -> list[dict]:
-        """Requests that persisted a change (not dry-run, not no-op, not failed)."""
-        return [e for e in self.entries(since) if e["persisted"]]
-
-    def mutating(self, since: int = 0) -> list[dict]:
-        """Mutating requests sent, whatever their outcome."""
-        return [e for e in self.entries(since) if e["mutating"]]
-
     def last_seq(self) -> int:
         with self._lock:
             return self._entries[-1]["seq"] if self._entries else 0
@@ -54,10 +55,3 @@ class RequestLog:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    def find(self, **match) -> list[dict]:
-        return [e for e in self.entries() if all(e.get(k) == v for k, v in match.items())]
-
-    def get(self, seq: int) -> Optional[dict]:
-        with self._lock:
-            return next((dict(e) for e in self._entries if e["seq"] == seq), None)

@@ -22,6 +22,7 @@ import yaml
 
 from . import kubeconfig as kubeconfig_mod
 from .cluster import Cluster
+from .reqlog import mutating, persisted
 from .server import KubeHTTPServer, make_ssl_context, serve_in_thread
 from .simulate import SimConfig
 
@@ -84,7 +85,8 @@ class ClusterServer:
 # --- handles -------------------------------------------------------------------------------
 
 class ClusterHandle:
-    """What a test gets for one cluster. Subclasses implement ``_call``."""
+    """What a test gets for one cluster. Subclasses implement the knobs:
+    directly (in-process) or through the /_test/ endpoints."""
 
     def __init__(self, name: str, url: str, token: str, ca_pem: bytes, kubeconfig: str, workdir: str):
         self.name = name
@@ -110,10 +112,10 @@ class ClusterHandle:
         raise NotImplementedError
 
     def writes(self, since: int = 0) -> list[dict]:
-        return [e for e in self.requests(since) if e["persisted"]]
+        return persisted(self.requests(since))
 
     def mutating_requests(self, since: int = 0) -> list[dict]:
-        return [e for e in self.requests(since) if e["mutating"]]
+        return mutating(self.requests(since))
 
     def last_request(self) -> int:
         entries = self.requests()
@@ -204,9 +206,6 @@ class LocalCluster(ClusterHandle):
     def requests(self, since: int = 0) -> list[dict]:
         return self.cluster.requests(since)
 
-    def writes(self, since: int = 0) -> list[dict]:
-        return self.cluster.writes(since)
-
     def reset_log(self) -> None:
         self.cluster.reset_log()
 
@@ -246,9 +245,6 @@ class RemoteCluster(ClusterHandle):
     def requests(self, since: int = 0) -> list[dict]:
         return self.admin("GET", "requests", query={"since": since})["items"]
 
-    def writes(self, since: int = 0) -> list[dict]:
-        return self.admin("GET", "writes", query={"since": since})["items"]
-
     def reset_log(self) -> None:
         self.admin("POST", "reset-log")
 
@@ -281,7 +277,28 @@ class RemoteCluster(ClusterHandle):
 
 # --- runners ----------------------------------------------------------------------------------
 
-class KubeAPI:
+class _Runner:
+    """Start/stop/cleanup and context-manager plumbing shared by the runners."""
+    workdir: str
+
+    def start(self) -> "_Runner":
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.cleanup()
+
+
+class KubeAPI(_Runner):
     """N in-process clusters on background threads and one kubeconfig."""
 
     def __init__(self, clusters: int = 1, kubeconfig: str = "", port: int = 0, plain_http: bool = False,
@@ -307,18 +324,8 @@ class KubeAPI:
         for server in self.servers:
             server.stop()
 
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "KubeAPI":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.cleanup()
-
-
-class KubeAPIProcess:
+class KubeAPIProcess(_Runner):
     """The same, as a child process (``python -m tests.kubeapi``)."""
 
     def __init__(self, clusters: int = 1, kubeconfig: str = "", extra_args: tuple = (), timeout: float = 30):
@@ -376,13 +383,3 @@ class KubeAPIProcess:
             self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> "KubeAPIProcess":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.cleanup()

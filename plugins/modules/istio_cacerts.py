@@ -133,7 +133,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-action:
+status:
   description: C(created), C(replaced), C(unchanged) or C(absent).
   returned: always
   type: str

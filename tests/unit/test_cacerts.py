@@ -177,12 +177,12 @@ def request(**kwargs):
 
 def test_first_run_creates_second_changes_nothing(cluster, root):
     outcome = cacerts.ensure_cacerts(cluster, root, request(), Options())
-    assert outcome.changed and outcome.facts["action"] == "created"
+    assert outcome.changed and outcome.facts["status"] == "created"
     stored = cluster.get(SECRET)
     assert cacerts.judge_cacerts(stored, root).valid
     cluster.reset_calls()
     again = cacerts.ensure_cacerts(cluster, root, request(), Options())
-    assert not again.changed and again.facts["action"] == "unchanged" and again.facts["managed"]
+    assert not again.changed and again.facts["status"] == "unchanged" and again.facts["managed"]
     assert cluster.writes() == []
     assert again.facts["intermediate_fingerprint"] == outcome.facts["intermediate_fingerprint"]
 
@@ -198,7 +198,7 @@ def test_different_root_fails_before_any_write(cluster, root, other_root):
 def test_replace_issues_from_the_new_root(cluster, root, other_root):
     cacerts.ensure_cacerts(cluster, root, request(), Options())
     outcome = cacerts.ensure_cacerts(cluster, other_root, request(replace=True), Options())
-    assert outcome.changed and outcome.facts["action"] == "replaced"
+    assert outcome.changed and outcome.facts["status"] == "replaced"
     assert cacerts.judge_cacerts(cluster.get(SECRET), other_root).valid
 
 

@@ -386,9 +386,9 @@ class CacertsRequest:
         return list(self.dns_names) if self.dns_names is not None else ["istiod.%s.svc" % self.namespace]
 
 
-def _facts(request: CacertsRequest, root: KeyPair, action: str, managed: bool,
+def _facts(request: CacertsRequest, root: KeyPair, status: str, managed: bool,
            judgement: Optional[Judgement] = None, issued: Optional[KeyPair] = None) -> Dict[str, Any]:
-    facts: Dict[str, Any] = {"namespace": request.namespace, "secret_name": request.secret_name, "action": action,
+    facts: Dict[str, Any] = {"namespace": request.namespace, "secret_name": request.secret_name, "status": status,
                              "managed": managed, "root_fingerprint": root.fingerprint}
     if issued is not None:
         facts["intermediate_fingerprint"] = issued.fingerprint
@@ -441,5 +441,5 @@ def remove_cacerts(cluster: Any, namespace: str, secret_name: str, options: life
     outcome = lifecycle.Outcome()
     outcome.results.append(remove_unit(cluster, UnitKey(UNIT_KIND, secret_name, namespace),
                                        check_mode=options.check_mode))
-    outcome.facts = {"namespace": namespace, "secret_name": secret_name, "action": "absent"}
+    outcome.facts = {"namespace": namespace, "secret_name": secret_name, "status": "absent"}
     return outcome

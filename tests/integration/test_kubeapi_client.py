@@ -580,3 +580,14 @@ def test_wrong_token_is_unauthorized(kubeapi_clean):
         with pytest.raises(ApiException) as info:
             client.CoreV1Api(bad).list_namespace()
     assert info.value.status == 401 and status_of(info.value)["reason"] == "Unauthorized"
+
+
+def test_managed_fields_can_be_cleared_but_not_by_an_empty_list(core):
+    core.create_namespaced_config_map(NS, {"metadata": {"name": "m"}, "data": {"a": "1"}})
+    kept = core.patch_namespaced_config_map("m", NS, {"metadata": {"managedFields": []}, "data": {"a": "2"}})
+    assert [m.manager for m in kept.metadata.managed_fields] == ["OpenAPI-Generator"]
+    cleared = core.patch_namespaced_config_map("m", NS, {"metadata": {"managedFields": [{}]}})
+    assert cleared.metadata.managed_fields is None
+    again = core.patch_namespaced_config_map("m", NS, {"data": {"b": "3"}})
+    (entry,) = again.metadata.managed_fields
+    assert entry.fields_v1 == {"f:data": {"f:b": {}}}

@@ -260,9 +260,28 @@ class ApiCore:
         obj = self._check_type(rt, call.body)
         self._check_namespace(call, obj)
         obj = self._decode(call, rt, obj)
-        managed = ssa.record_update(None, obj, rt.schema, call.field_manager, rt.group_version,
-                                    self._scope(rt, ""), "", rt.builtin)
+        managed = self._record(call, None, obj)
         return self._create(call, obj, managed)
+
+    def _record(self, call: Call, old: Optional[dict], new: dict) -> list[dict]:
+        """managedFields after a non-apply write. A request may overwrite them:
+        ``[{}]`` clears them, another non-empty list replaces them; an empty or
+        missing list keeps the server's (clients unaware of the field)."""
+        rt = call.rt
+        incoming = new["metadata"].get("managedFields")
+        if incoming == [{}]:
+            return []
+        base = self._comparable(old, rt) if old is not None else None
+        if incoming and (old is None or not ssa.same_entries(incoming, meta(old).get("managedFields"))):
+            base = dict(base or {"metadata": {}})
+            base["metadata"] = dict(base.get("metadata") or {}, managedFields=incoming)
+            if old is None:
+                entries = ssa.read_entries(base)
+                extra = ssa.record_update(None, new, rt.schema, call.field_manager, rt.group_version,
+                                          self._scope(rt, call.subresource), call.subresource, rt.builtin)
+                return ssa.write_entries(entries + ssa.read_entries({"metadata": {"managedFields": extra}}))
+        return ssa.record_update(base, new, rt.schema, call.field_manager, rt.group_version,
+                                 self._scope(rt, call.subresource), call.subresource, rt.builtin)
 
     def _create(self, call: Call, obj: dict, managed: list[dict]) -> tuple[int, dict]:
         rt = call.rt
@@ -335,10 +354,8 @@ class ApiCore:
         wanted_rv = new["metadata"].get("resourceVersion")
         if wanted_rv and wanted_rv != meta(old).get("resourceVersion"):
             raise stale_conflict(rt.plural, rt.group, call.name)
-        scope = self._scope(rt, call.subresource)
         if managed is None:
-            managed = ssa.record_update(self._comparable(old, rt), new, rt.schema, call.field_manager,
-                                        rt.group_version, scope, call.subresource, rt.builtin)
+            managed = self._record(call, old, new)
         merged = self._prepare_update(rt, old, new, call.subresource)
         if managed:
             merged["metadata"]["managedFields"] = managed

@@ -384,12 +384,36 @@ class Entry:
         return out
 
 
+def _rfc3339(value: Any) -> str:
+    """Times sent back by clients come in other spellings (+00:00, fractions)."""
+    if not value:
+        return ""
+    text = str(value).replace("Z", "+00:00")
+    try:
+        stamp = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return str(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def read_entries(obj: dict) -> list[Entry]:
     entries = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
+        if not isinstance(raw, dict):
+            continue
         entries.append(Entry(raw.get("manager", ""), raw.get("operation", "Update"), raw.get("apiVersion", ""),
-                             decode(raw.get("fieldsV1")), raw.get("time", ""), raw.get("subresource", "")))
+                             decode(raw.get("fieldsV1")), _rfc3339(raw.get("time")), raw.get("subresource") or ""))
     return entries
+
+
+def same_entries(a: Optional[list], b: Optional[list]) -> bool:
+    """Equal managedFields, whatever the spelling of times and key order."""
+    def norm(raw: Optional[list]) -> list:
+        return sorted((e.key, e.api_version, e.time, sorted(e.fields)) for e in
+                      read_entries({"metadata": {"managedFields": raw or []}}))
+    return norm(a) == norm(b)
 
 
 def write_entries(entries: list[Entry]) -> list[dict]:

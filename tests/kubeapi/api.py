@@ -472,12 +472,12 @@ class ApiCore:
                 raise not_found(rt.plural, rt.group, call.name)
             merged, managed = ssa.apply(None, config, rt.schema, manager, rt.group_version, force, scope,
                                         "", rt.kind, rt.group, rt.builtin)
-            merged = self._decode_builtin(rt, merged)
+            merged = self._decode_builtin(rt, deep(merged))
             return self._create(call, merged, managed)
         live = self._comparable(old, rt)
         merged, managed = ssa.apply(live, config, rt.schema, manager, rt.group_version, force, scope,
                                     call.subresource, rt.kind, rt.group, rt.builtin)
-        merged = self._decode_builtin(rt, merged)
+        merged = self._decode_builtin(rt, deep(merged))
         merged["metadata"].pop("resourceVersion", None)
         wanted = config["metadata"].get("resourceVersion")
         if wanted:

@@ -368,6 +368,7 @@ class Entry:
     fields: FieldSet
     time: str = ""
     subresource: str = ""
+    read_as: Optional[tuple] = None     # (fields, fieldsV1) as read, to skip re-encoding
 
     @property
     def key(self) -> tuple:
@@ -378,7 +379,8 @@ class Entry:
         if self.time:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
-        out["fieldsV1"] = encode(self.fields)
+        unchanged = self.read_as is not None and self.read_as[0] == self.fields
+        out["fieldsV1"] = self.read_as[1] if unchanged else encode(self.fields)
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -403,8 +405,10 @@ def read_entries(obj: dict) -> list[Entry]:
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if not isinstance(raw, dict):
             continue
+        fields = decode(raw.get("fieldsV1"))
         entries.append(Entry(raw.get("manager", ""), raw.get("operation", "Update"), raw.get("apiVersion", ""),
-                             decode(raw.get("fieldsV1")), _rfc3339(raw.get("time")), raw.get("subresource") or ""))
+                             fields, _rfc3339(raw.get("time")), raw.get("subresource") or "",
+                             (frozenset(fields), raw.get("fieldsV1"))))
     return entries
 
 

@@ -3,7 +3,20 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-_CONNECTION = r"""
+
+class ModuleDocFragment:
+    # The cluster whose credentials a remote secret exports (istio_remote_secret).
+    DOCUMENTATION = r"""
+options:
+  remote:
+    description:
+      - The remote cluster, the one istiod will read through the secret, given with the same options as the
+        cluster the module changes (the top-level connection options). Options left out fall back to the
+        C(K8S_AUTH_*) environment variables, as at the top level.
+      - Required with O(state=present). With O(state=absent) and no O(remote), only the Secret on the receiving
+        cluster is removed.
+    type: dict
+    suboptions:
       host:
         description: The URL of the cluster's API server.
         type: str
@@ -20,7 +33,7 @@ _CONNECTION = r"""
         description: A user name, for API servers with HTTP basic authentication.
         type: str
       password:
-        description: The password that goes with O(username).
+        description: The password that goes with O(remote.username).
         type: str
       client_cert:
         description: A client certificate file.
@@ -68,34 +81,3 @@ _CONNECTION = r"""
         type: list
         elements: str
 """
-
-
-class ModuleDocFragment:
-    # The cluster whose credentials a remote secret exports (istio_remote_secret).
-    DOCUMENTATION = r"""
-options:
-  remote:
-    description:
-      - The remote cluster, the one istiod will read through the secret, given with the same options as the
-        cluster the module changes (the top-level connection options). Options left out fall back to the
-        C(K8S_AUTH_*) environment variables, as at the top level.
-      - Required with O(state=present). With O(state=absent) and no O(remote), only the Secret on the receiving
-        cluster is removed.
-    type: dict
-    suboptions:""" + _CONNECTION
-
-    # The other clusters of a mesh, for a module that decides on usage across all of them.
-    MESH_CLUSTERS = r"""
-options:
-  mesh_clusters:
-    description:
-      - Every other cluster of the mesh, each a name plus connection options. When given, a revision counts as
-        used when anything uses it on any of these clusters, and revisions with C(EXTERNAL_ISTIOD) are no longer
-        kept just because their use on remote clusters could not be seen.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: The cluster's name, shown in the reasons a revision is kept.
-        type: str
-        required: true""" + _CONNECTION

@@ -19,7 +19,7 @@ description:
     before any change, unless O(replace) is set.
   - The root comes from variables (O(root_cert), O(root_key)) or files (O(root_cert_file), O(root_key_file));
     with O(create_root) a new root is made in those files when both are missing. Several clusters can run
-    this at once: making the root is serialised with a lock file beside O(root_key_file).
+    this at once, as making the root is serialised with a lock file beside O(root_key_file).
   - Private keys are never returned or logged; the diff shows digests instead of the Secret's content.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:

@@ -85,7 +85,7 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Primary east discovers west (multi-primary: and the other way round)
+- name: Primary east discovers west (in a multi-primary mesh, also the other way round)
   servicemesh.istio.istio_remote_secret:
     kubeconfig: "{{ east_kubeconfig }}"
     name: west
@@ -93,7 +93,7 @@ EXAMPLES = r"""
     remote:
       kubeconfig: "{{ west_kubeconfig }}"
 
-- name: kind clusters: the API address seen from the other cluster's pods
+- name: With kind, the API address the other cluster's pods reach
   servicemesh.istio.istio_remote_secret:
     context: kind-east
     name: west

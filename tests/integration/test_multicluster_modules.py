@@ -20,9 +20,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 
 
+def remote_of(mesh):
+    """Connection options of cluster2, the remote cluster of these tests."""
+    two = mesh.clusters["cluster2"]
+    return {"kubeconfig": two.kubeconfig, "context": two.context}
+
+
 def playbook(tmp_path, mesh, tasks):
-    """A play on localhost whose tasks reach cluster1 (and cluster2 as the remote)."""
-    one, two = mesh.clusters["cluster1"], mesh.clusters["cluster2"]
+    """A play on localhost whose tasks reach cluster1."""
+    one = mesh.clusters["cluster1"]
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
              "module_defaults": {"group/servicemesh.istio.istio": {"kubeconfig": one.kubeconfig,
@@ -30,7 +36,7 @@ def playbook(tmp_path, mesh, tasks):
              "tasks": tasks}]
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return str(path), {"kubeconfig": two.kubeconfig, "context": two.context}
+    return str(path)
 
 
 def tasks_for(remote, ca_dir, state="present"):
@@ -58,8 +64,8 @@ def mesh(kubeapi_clusters, tmp_path):
 
 
 def test_check_mode_diff_then_apply_then_nothing(mesh, tmp_path):
-    _, remote = playbook(tmp_path, mesh, [])
-    path, _ = playbook(tmp_path, mesh, tasks_for(remote, str(tmp_path / "ca")))
+    remote = remote_of(mesh)
+    path = playbook(tmp_path, mesh, tasks_for(remote, str(tmp_path / "ca")))
 
     marks = mesh.marks()
     checked = run_playbook(path, args=["--check", "--diff"])
@@ -92,13 +98,13 @@ def test_check_mode_diff_then_apply_then_nothing(mesh, tmp_path):
     rotate = [{"name": "rotate", "register": "rotate", "servicemesh.istio.istio_cacerts": {
         "cluster_name": "cluster1", "key_size": 2048, "root_cert": other.cert_pem().decode(),
         "root_key": other.key_pem().decode(), "replace": True}}]
-    rotate_path, _ = playbook(tmp_path, mesh, rotate)
+    rotate_path = playbook(tmp_path, mesh, rotate)
     rotated = run_playbook(rotate_path, args=["-vvv"], env={"TEST_ANSIBLE_CALLBACK": "ansible.builtin.default"})
     assert rotated.ok, rotated.stdout[-4000:]
     assert "PRIVATE KEY" not in rotated.stdout + rotated.stderr
     assert cacerts.judge_cacerts(mesh.get("cluster1", "v1", "Secret", "cacerts", "istio-system"), other).valid
 
-    removed = run_playbook(playbook(tmp_path, mesh, tasks_for(remote, str(tmp_path / "ca"), "absent"))[0])
+    removed = run_playbook(playbook(tmp_path, mesh, tasks_for(remote, str(tmp_path / "ca"), "absent")))
     assert removed.ok, removed.stdout[-4000:]
     for kind, name in (("Secret", "cacerts"), ("Secret", "istio-remote-secret-cluster2"),
                        ("Service", "istio-eastwestgateway")):
@@ -109,7 +115,7 @@ def test_check_mode_diff_then_apply_then_nothing(mesh, tmp_path):
 def test_gateway_exposure_needs_the_istio_crds(mesh, tmp_path):
     crd = ObjectRef.of("apiextensions.k8s.io/v1", "CustomResourceDefinition", GATEWAY_CRD["metadata"]["name"])
     Applier(mesh.connect("cluster1")).delete([crd], wait=True, timeout=30)
-    path, remote = playbook(tmp_path, mesh, tasks_for({}, str(tmp_path / "ca"))[2:])
+    path = playbook(tmp_path, mesh, tasks_for({}, str(tmp_path / "ca"))[2:])
     marks = mesh.marks()
     run = run_playbook(path)
     assert not run.ok and "does not serve Gateway (networking.istio.io/v1)" in run.stdout

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway as gw
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
-from tests.unit.test_lifecycle import OPTIONS, cluster, install, renderer  # noqa: F401  (fixtures)
+from tests.unit.test_lifecycle import OPTIONS, cluster, install, renderer  # noqa: F401 pylint: disable=unused-import
 
 VERSION = builtin_catalog().resolve("v1.30.3")
 

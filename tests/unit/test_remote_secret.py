@@ -182,7 +182,7 @@ def test_removal_without_the_remote_cluster(clusters):
 
 
 def test_token_wait_times_out_with_a_reason(clusters):
-    primary, _ = clusters
+    primary = clusters[0]
     slow = TokenCluster(fill=False)
     with pytest.raises(Exception, match="token controller has not filled"):
         rs.ensure_remote_secret(primary, slow, spec(), Options(wait_timeout=0.01, wait_interval=0.01))

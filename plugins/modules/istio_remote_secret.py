@@ -23,16 +23,10 @@ description:
   - The token and the kubeconfig are never returned or logged; the diff shows digests instead.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.remote_cluster
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   name:
     description: The remote cluster's name, as its istiod or the mesh knows it (C(global.multiCluster.clusterName)).

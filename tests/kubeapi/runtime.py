@@ -117,6 +117,10 @@ class ClusterHandle:
     def mutating_requests(self, since: int = 0) -> list[dict]:
         return mutating(self.requests(since))
 
+    def write_count(self, since: int = 0) -> int:
+        """How many requests after ``since`` persisted a change."""
+        return len(self.writes(since))
+
     def last_request(self) -> int:
         entries = self.requests()
         return entries[-1]["seq"] if entries else 0

@@ -591,3 +591,14 @@ def test_managed_fields_can_be_cleared_but_not_by_an_empty_list(core):
     again = core.patch_namespaced_config_map("m", NS, {"data": {"b": "3"}})
     (entry,) = again.metadata.managed_fields
     assert entry.fields_v1 == {"f:data": {"f:b": {}}}
+
+
+def test_yaml_typed_values_are_refused_like_go_decoding(kubeapi_clean, core):
+    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                       {"metadata": {"name": "flags"}, "data": {"enabled": True}})
+    assert code == 400 and body["reason"] == "BadRequest"
+    assert body["message"] == ('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal '
+                               'bool into Go struct field ConfigMap.data of type string')
+    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                       {"metadata": {"name": "n", "labels": {"port": 80}}})
+    assert code == 400 and "ObjectMeta.metadata.labels of type string" in body["message"]

@@ -159,11 +159,17 @@ class ApiCore:
     def _decode(self, call: Call, rt: ResourceType, obj: dict) -> dict:
         """What decoding does: prune and default custom resources, default built-ins."""
         if rt.builtin:
+            self._check_decodable(rt, obj)
             defaults.apply_defaults(rt.group, rt.kind, obj)
             return obj
         pruned, unknown = crschema.prune(obj, rt.openapi)
         self._field_validation(call, rt, unknown)
         return crschema.apply_defaults(pruned, rt.openapi)
+
+    def _check_decodable(self, rt: ResourceType, obj: dict) -> None:
+        problem = validation.decode_error(rt, obj)
+        if problem:
+            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {problem}')
 
     def _field_validation(self, call: Call, rt: ResourceType, unknown: list[str]) -> None:
         if not unknown:
@@ -486,6 +492,7 @@ class ApiCore:
 
     def _apply_config(self, call: Call, rt: ResourceType, config: dict) -> dict:
         if rt.builtin:
+            self._check_decodable(rt, config)
             return config
         pruned, unknown = crschema.prune(config, rt.openapi)
         self._field_validation(call, rt, unknown)

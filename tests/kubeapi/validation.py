@@ -72,7 +72,7 @@ def validate_metadata(rt: ResourceType, obj: dict) -> list[FieldError]:
         problem = qualified_name_error(key)
         if problem:
             errors.append(FieldError("metadata.labels", "Invalid value", problem, key, True))
-        if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.fullmatch(value):
+        if len(value) > 63 or not LABEL_VALUE.fullmatch(value):
             errors.append(FieldError(f"metadata.labels", "Invalid value",
                                      "a valid label must be an empty string or consist of alphanumeric "
                                      "characters, '-', '_' or '.', and must start and end with an alphanumeric "
@@ -253,3 +253,68 @@ def validate(rt: ResourceType, obj: dict, old: Optional[dict] = None) -> list[Fi
                     detail = "field is immutable"
                     errors.append(FieldError(path, "Invalid value", detail, after, True))
     return errors
+
+
+# --- decoding: fields a typed Go struct would refuse ---------------------------------------
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def _string_map(value, struct: str, path: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, dict):
+        return f"json: cannot unmarshal {_json_type(value)} into Go struct field {struct}.{path} of type " \
+               "map[string]string"
+    for item in value.values():
+        if not isinstance(item, str):
+            return f"json: cannot unmarshal {_json_type(item)} into Go struct field {struct}.{path} of type string"
+    return ""
+
+
+def _container_strings(spec: dict, prefix: str) -> str:
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            if not isinstance(container, dict):
+                continue
+            for field in ("name", "image"):
+                if field in container and not isinstance(container[field], str):
+                    return f"json: cannot unmarshal {_json_type(container[field])} into Go struct field " \
+                           f"Container.{prefix}.{key}.{field} of type string"
+            for env in container.get("env") or []:
+                for field in ("name", "value"):
+                    if isinstance(env, dict) and field in env and not isinstance(env[field], str):
+                        return f"json: cannot unmarshal {_json_type(env[field])} into Go struct field " \
+                               f"EnvVar.{prefix}.{key}.env.{field} of type string"
+    return ""
+
+
+def decode_error(rt: ResourceType, obj: dict) -> str:
+    """What decoding into the Go type would refuse, for the strings YAML most
+    often turns into booleans or numbers; "" when nothing."""
+    meta = obj.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        problem = _string_map(meta.get(field), "ObjectMeta", f"metadata.{field}")
+        if problem:
+            return problem
+    if rt.group == "" and rt.kind in ("ConfigMap", "Secret"):
+        for field in ("data", "stringData") if rt.kind == "Secret" else ("data",):
+            problem = _string_map(obj.get(field), rt.kind, field)
+            if problem:
+                return problem
+    spec = obj.get("spec") or {}
+    if rt.kind == "Pod":
+        return _container_strings(spec, "spec")
+    template_spec = ((spec.get("template") or {}).get("spec")) if isinstance(spec, dict) else None
+    if isinstance(template_spec, dict):
+        return _container_strings(template_spec, "spec.template.spec")
+    return ""

@@ -112,6 +112,15 @@ def exit_with_outcome(module, outcome: lifecycle.Outcome, **extra: Any) -> None:
     module.exit_json(**result)
 
 
+def run_lifecycle(module, action) -> None:
+    """Run ``action() -> Outcome``; a user-fixable problem fails the task with its message."""
+    try:
+        outcome = action()
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    exit_with_outcome(module, outcome)
+
+
 def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
     """The revision ``state: absent`` means; no version resolution unless it is needed for the name."""
     if params.get("revision"):
@@ -121,60 +130,54 @@ def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
     return revision_name(control_plane.name, version, control_plane.strategy)
 
 
-def run_revision(module) -> None:
-    require_libraries(module)
+def _revision(module) -> lifecycle.Outcome:
     params = module.params
     options = lifecycle_options(module)
-    try:
-        catalog = load_catalog(params.get("version_catalog"))
-        if params["state"] == "absent":
-            name = _revision_to_remove(params, catalog)
-            cluster = connect(params)
-            outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"])
-            if params["remove_crds"]:
-                crds = lifecycle.remove_crds(cluster, params["namespace"], options, force=params["force"])
-                outcome.results.extend(crds.results)
-        else:
-            control_plane = ControlPlane.from_params(params)
-            plan = plan_revision(control_plane, catalog)
-            outcome = lifecycle.install_revision(
-                connect(params), renderer_for(params), control_plane, plan, options,
-                include_base=params.get("include_base"), crds=params["install_crds"],
-                create_namespace_if_missing=params["create_namespace"],
-                allow_selector_overlap=params["allow_selector_overlap"])
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with_outcome(module, outcome)
+    catalog = load_catalog(params.get("version_catalog"))
+    if params["state"] == "absent":
+        name = _revision_to_remove(params, catalog)
+        cluster = connect(params)
+        outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"])
+        if params["remove_crds"]:
+            outcome.results.extend(lifecycle.remove_crds(cluster, params["namespace"], options,
+                                                         force=params["force"]).results)
+        return outcome
+    control_plane = ControlPlane.from_params(params)
+    plan = plan_revision(control_plane, catalog)
+    return lifecycle.install_revision(
+        connect(params), renderer_for(params), control_plane, plan, options,
+        include_base=params.get("include_base"), crds=params["install_crds"],
+        create_namespace_if_missing=params["create_namespace"],
+        allow_selector_overlap=params["allow_selector_overlap"])
+
+
+def run_revision(module) -> None:
+    require_libraries(module)
+    run_lifecycle(module, lambda: _revision(module))
+
+
+def _revision_tag(module) -> lifecycle.Outcome:
+    params = module.params
+    options = lifecycle_options(module)
+    catalog = load_catalog(params.get("version_catalog"))
+    cluster = connect(params)
+    if params["state"] == "absent":
+        return lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
+    target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
+                                          params.get("namespace"))
+    return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options)
 
 
 def run_revision_tag(module) -> None:
     require_libraries(module)
-    params = module.params
-    options = lifecycle_options(module)
-    try:
-        catalog = load_catalog(params.get("version_catalog"))
-        cluster = connect(params)
-        if params["state"] == "absent":
-            outcome = lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
-        else:
-            target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
-                                                  params.get("namespace"))
-            outcome = lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options)
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with_outcome(module, outcome)
+    run_lifecycle(module, lambda: _revision_tag(module))
 
 
 def run_prune(module) -> None:
     params = module.params
-    options = lifecycle_options(module)
-    try:
-        outcome = lifecycle.prune_control_plane(connect(params), params["name"], params["namespace"], options,
-                                                force=params["force"],
-                                                grace_seconds=params.get("grace_period_seconds"))
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with_outcome(module, outcome)
+    run_lifecycle(module, lambda: lifecycle.prune_control_plane(
+        connect(params), params["name"], params["namespace"], lifecycle_options(module), force=params["force"],
+        grace_seconds=params.get("grace_period_seconds")))
 
 
 def run_info(module) -> None:
@@ -194,25 +197,23 @@ def _followed_revision(cluster, params: Dict[str, Any]):
                                         params.get("control_plane_namespace"))
 
 
+def _agent(module, kind: str) -> lifecycle.Outcome:
+    params = module.params
+    options = lifecycle_options(module)
+    version = load_catalog(params.get("version_catalog")).resolve(params.get("version"))
+    cluster = connect(params)
+    if params["state"] == "absent":
+        return dataplane.remove_agent(cluster, kind, options)
+    if kind == dataplane.CNI:
+        return dataplane.install_cni(cluster, renderer_for(params), version, params["namespace"],
+                                     params.get("profile"), params.get("values"), params["platform"],
+                                     options, params["create_namespace"])
+    return dataplane.install_ztunnel(cluster, renderer_for(params), version, params["namespace"],
+                                     params.get("values"), params["platform"], options,
+                                     _followed_revision(cluster, params), params["create_namespace"])
+
+
 def run_agent(module, kind: str) -> None:
     """istio_cni and istio_ztunnel: one singleton per cluster each."""
     require_libraries(module)
-    params = module.params
-    options = lifecycle_options(module)
-    try:
-        catalog = load_catalog(params.get("version_catalog"))
-        version = catalog.resolve(params.get("version"))
-        cluster = connect(params)
-        if params["state"] == "absent":
-            outcome = dataplane.remove_agent(cluster, kind, options)
-        elif kind == dataplane.CNI:
-            outcome = dataplane.install_cni(cluster, renderer_for(params), version, params["namespace"],
-                                            params.get("profile"), params.get("values"), params["platform"],
-                                            options, params["create_namespace"])
-        else:
-            outcome = dataplane.install_ztunnel(cluster, renderer_for(params), version, params["namespace"],
-                                                params.get("values"), params["platform"], options,
-                                                _followed_revision(cluster, params), params["create_namespace"])
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with_outcome(module, outcome)
+    run_lifecycle(module, lambda: _agent(module, kind))

@@ -14,17 +14,11 @@ description:
   - One CNI per cluster, shared by every control plane. Upgrades are in place.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.agent
   - servicemesh.istio.chart_source
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   namespace:
     description: The CNI's namespace.

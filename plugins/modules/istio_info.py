@@ -14,14 +14,8 @@ description:
     tags and their targets; which revision each namespace and each injected pod uses, with proxy versions.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes.INFO_MODULE
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
 options:
   version_catalog:
     description: A version catalog file, when the control planes were installed with one.

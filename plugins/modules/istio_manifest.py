@@ -16,16 +16,12 @@ description:
   - The rendered text holds Go templates for istiod's injector; it is returned as data and never templated.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.control_plane
   - servicemesh.istio.chart_source
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details: In check mode O(dest) is not written; the result and diff say what would be.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   components:
     description:

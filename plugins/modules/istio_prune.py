@@ -17,15 +17,9 @@ description:
   - Revisions with C(EXTERNAL_ISTIOD) are kept, as their use on remote clusters cannot be seen.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   name:
     description: The control plane.

@@ -17,17 +17,11 @@ description:
     plane in the cluster; both are checked before anything is written.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.agent
   - servicemesh.istio.chart_source
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   namespace:
     description: ztunnel's namespace; ambient control planes must trust it (C(pilot.trustedZtunnelNamespace)).

@@ -132,7 +132,7 @@ def test_nodes_option_restricts_and_orders():
 
 def test_rolling_update_daemonsets_are_refused():
     with pytest.raises(rollout.RolloutError, match="updates with RollingUpdate.*needs updateStrategy OnDelete"):
-        roll(DaemonSetCluster(strategy="RollingUpdate"), check_mode=True)
+        roll(DaemonSetCluster(strategy="RollingUpdate"))
 
 
 def test_missing_daemonset_is_an_error():
@@ -140,6 +140,15 @@ def test_missing_daemonset_is_an_error():
     cluster.daemonset = None
     with pytest.raises(rollout.RolloutError, match="DaemonSet.apps ztunnel/ztunnel doesn.t exist"):
         roll(cluster)
+
+
+def test_check_mode_predicts_what_an_earlier_task_would_change():
+    """In check mode the DaemonSet may not exist yet, or not be OnDelete yet: nothing to refuse."""
+    missing = DaemonSetCluster()
+    missing.daemonset = None
+    assert not roll(missing, check_mode=True).changed
+    rolling = roll(DaemonSetCluster(strategy="RollingUpdate"), check_mode=True)
+    assert rolling.result()["rolled_nodes"] == ["node-1", "node-2", "node-3"]
 
 
 def test_waits_until_the_controller_has_seen_the_template():

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage, UsageIndex
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import meshusage
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
+
+REVISION = "default-v1-29-6"
 
 
 def ns(name, **labels):
     return {"metadata": {"name": name, "labels": labels}}
 
 
-def record(name="default-v1-29-6"):
-    return InventoryRecord(UnitKey("revision", name, "istio-system"), metadata={"values": {}})
+def across(local, **others):
+    return meshusage.mesh_usage(local.usage(REVISION), {name: index.usage(REVISION) for name, index in others.items()})
 
 
 def test_usage_elsewhere_counts_and_is_named_by_cluster():
     local = UsageIndex([ns("istio-system")], [])
-    remote = UsageIndex([ns("apps", **{"istio.io/rev": "default-v1-29-6"})],
-                        [{"metadata": {"name": "p", "namespace": "apps",
-                                       "annotations": {"istio.io/rev": "default-v1-29-6"}}}])
-    usage = meshusage.revision_mesh_usage(local, {"cluster2": remote}, record())
+    remote = UsageIndex([ns("apps", **{"istio.io/rev": REVISION})],
+                        [{"metadata": {"name": "p", "namespace": "apps", "annotations": {"istio.io/rev": REVISION}}}])
+    usage = across(local, cluster2=remote)
     assert usage.in_use
     assert usage.namespaces == ["cluster2:apps"] and usage.pods == ["cluster2:apps/p"]
+    assert "namespace cluster2:apps" in usage.reasons()
 
 
 def test_unused_everywhere():
     idle = UsageIndex([ns("apps", **{"istio.io/rev": "other"})], [])
-    assert not meshusage.revision_mesh_usage(idle, {"c2": idle, "c3": idle}, record()).in_use
+    assert not across(idle, c2=idle, c3=idle).in_use
 
 
 def test_merge_keeps_local_names_and_tags():

@@ -8,16 +8,16 @@ namespaces and pods use it through the remote revision of the same name. The
 reference operator cannot see those clusters and so never prunes such a
 revision. When every cluster of the mesh is reachable (a multi-cluster
 inventory), usage is the union over all of them and pruning can go ahead.
+
+Pure and free of the lifecycle module, so that the pruning code can import it.
 """
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Mapping, Sequence
+from typing import Any, Dict, Mapping
 
-from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
-from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage, UsageIndex
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC, connect
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord
+from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 # The option a pruning module takes: the mesh's other clusters, each a name plus connection options.
 MESH_CLUSTERS_ARG: Dict[str, Any] = {
@@ -35,14 +35,3 @@ def mesh_usage(local: Usage, others: Mapping[str, Usage]) -> Usage:
         merged.tags += ["%s:%s" % (cluster, name) for name in usage.tags]
         merged.by_default = merged.by_default or usage.by_default
     return merged
-
-
-def usage_indexes(clusters: Sequence[Mapping[str, Any]]) -> Dict[str, UsageIndex]:
-    """One usage index per cluster named in ``clusters`` (name plus connection options)."""
-    return {entry["name"]: lifecycle.usage_index(connect(entry)) for entry in clusters}
-
-
-def revision_mesh_usage(local: UsageIndex, others: Mapping[str, UsageIndex], record: InventoryRecord) -> Usage:
-    """What uses the revision of ``record`` here and on the other clusters."""
-    return mesh_usage(lifecycle.revision_usage(local, record),
-                      {name: lifecycle.revision_usage(index, record) for name, index in others.items()})

@@ -602,3 +602,17 @@ def test_yaml_typed_values_are_refused_like_go_decoding(kubeapi_clean, core):
     code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
                                        {"metadata": {"name": "n", "labels": {"port": 80}}})
     assert code == 400 and "ObjectMeta.metadata.labels of type string" in body["message"]
+
+
+def test_custom_resource_status_default_survives_the_status_reset(kubeapi_dynamic, core):
+    crd = json.loads(json.dumps(WIDGET_CRD).replace("widget", "gateway").replace("Widget", "Gateway"))
+    crd["metadata"]["name"] = "gateways.example.com"
+    status_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+    status_schema["default"] = {"ready": False}
+    kubeapi_dynamic.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition") \
+        .create(body=crd)
+    gateways = kubeapi_dynamic.resources.get(api_version="example.com/v1", kind="Gateway")
+    created = gateways.create(body={"apiVersion": "example.com/v1", "kind": "Gateway",
+                                    "metadata": {"name": "g", "namespace": NS},
+                                    "spec": {"size": 1}, "status": {"ready": True}})
+    assert created.status.ready is False

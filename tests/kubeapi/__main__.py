@@ -18,7 +18,6 @@ import json
 import signal
 import sys
 import threading
-import time
 
 import yaml
 

@@ -7,11 +7,9 @@ generation, status subresource, managed fields and no-op detection.
 from __future__ import annotations
 
 import base64
-import copy
 import dataclasses
 import json
 import random
-import string
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -19,7 +17,7 @@ from typing import Any, Callable, Optional
 import yaml
 
 from . import crschema, defaults, patch as patches, ssa, validation
-from .errors import (ApiError, FieldError, already_exists, bad_request, invalid, method_not_allowed,
+from .errors import (ApiError, FieldError, already_exists, bad_request, invalid,
                      not_found, stale_conflict, unsupported_media_type)
 from .registry import Registry, ResourceType
 from .selectors import field_matcher, label_matcher, parse_field_selector, parse_label_selector
@@ -329,8 +327,16 @@ class ApiCore:
         if rt.has_status and not (rt.builtin and rt.plural == "nodes"):
             obj.pop("status", None)
         self.prepare_kind(rt, obj, None)
+        self._default_stored(rt, obj)
         obj["apiVersion"] = self.storage_rt(rt).group_version
         obj["metadata"] = _ordered_meta(m)
+
+    def _default_stored(self, rt: ResourceType, obj: dict) -> None:
+        """Custom resources are defaulted again after the strategy (the real
+        server also defaults when reading from storage): a schema default of
+        ``status`` shows up although create/update reset status."""
+        if not rt.builtin:
+            crschema.apply_defaults(obj, rt.openapi)
 
     def prepare_kind(self, rt: ResourceType, obj: dict, old: Optional[dict]) -> None:
         """Per-kind strategy hook (initial status, IP allocation...)."""
@@ -421,6 +427,7 @@ class ApiCore:
         if rt.generation and _spec_of(old, rt) != _spec_of(merged, rt):
             m["generation"] = int(old_meta.get("generation") or 0) + 1
         self.prepare_kind(rt, merged, old)
+        self._default_stored(rt, merged)
         merged["metadata"] = _ordered_meta(m)
         return merged
 
@@ -687,5 +694,3 @@ def parse_body(raw: bytes, content_type: str) -> Any:
                 raise bad_request(f"error decoding YAML: {exc}") from None
         raise bad_request("the object provided is unrecognized: invalid JSON body") from None
 
-
-__all__ = ["ApiCore", "Call", "parse_body", "deep", "now", "method_not_allowed", "copy"]

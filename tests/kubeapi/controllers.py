@@ -14,7 +14,6 @@ import base64
 import datetime
 import ipaddress
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Optional
 
@@ -327,5 +326,3 @@ def _b64(data: bytes) -> str:
 def _sa_groups(namespace: str) -> list:
     return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
 
-
-__all__ = ["ControllersMixin", "Identity", "rt_of", "uuid"]

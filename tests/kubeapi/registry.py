@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional
+from typing import Optional
 
 from . import schema as schemas
 
@@ -313,6 +313,3 @@ def crd_types(crd: dict) -> list[ResourceType]:
         ))
     return types
 
-
-def iter_kinds(types: Iterable[ResourceType]) -> Iterable[str]:
-    return (rt.kind for rt in types)

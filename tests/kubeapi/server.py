@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import discovery, openapi, protobuf, tables
-from .api import APPLY_PATCH, Call, EncodedList, parse_body
+from .api import Call, EncodedList, parse_body
 from .errors import ApiError, method_not_allowed, status_body
 from .reqlog import MUTATING
 from .store import TooOld, meta
@@ -523,5 +523,3 @@ def serve_in_thread(server: KubeHTTPServer) -> threading.Thread:
     thread.start()
     return thread
 
-
-__all__ = ["KubeHTTPServer", "make_ssl_context", "serve_in_thread", "APPLY_PATCH"]

@@ -73,7 +73,7 @@ def validate_metadata(rt: ResourceType, obj: dict) -> list[FieldError]:
         if problem:
             errors.append(FieldError("metadata.labels", "Invalid value", problem, key, True))
         if len(value) > 63 or not LABEL_VALUE.fullmatch(value):
-            errors.append(FieldError(f"metadata.labels", "Invalid value",
+            errors.append(FieldError("metadata.labels", "Invalid value",
                                      "a valid label must be an empty string or consist of alphanumeric "
                                      "characters, '-', '_' or '.', and must start and end with an alphanumeric "
                                      "character", value, True))

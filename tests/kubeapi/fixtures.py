@@ -80,7 +80,7 @@ def kubeapi_clean(kubeapi: ClusterHandle) -> ClusterHandle:
 
 
 @pytest.fixture(scope="session")
-def _kubeapi_sets(request: pytest.FixtureRequest) -> Iterator[dict]:
+def _kubeapi_sets() -> Iterator[dict]:
     sets: dict = {}
     yield sets
     for api in sets.values():

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlencode, urlsplit
 
@@ -84,24 +85,26 @@ class ClusterServer:
 
 # --- handles -------------------------------------------------------------------------------
 
+@dataclass(repr=False, eq=False)
 class ClusterHandle:
     """What a test gets for one cluster. Subclasses implement the knobs:
     directly (in-process) or through the /_test/ endpoints."""
 
-    def __init__(self, name: str, url: str, token: str, ca_pem: bytes, kubeconfig: str, workdir: str):
-        self.name = name
-        self.context = name
-        self.url = url
-        self.token = token
-        self.ca_pem = ca_pem
-        self.kubeconfig = kubeconfig
-        self.workdir = workdir
+    name: str
+    url: str
+    token: str
+    ca_pem: bytes
+    kubeconfig: str
+    workdir: str
+
+    def __post_init__(self) -> None:
+        self.context = self.name
         self.ca_file = ""
-        if ca_pem:
-            self.ca_file = os.path.join(workdir, f"{name}-ca.crt")
+        if self.ca_pem:
+            self.ca_file = os.path.join(self.workdir, f"{self.name}-ca.crt")
             with open(self.ca_file, "wb") as handle:
-                handle.write(ca_pem)
-        self.kubectl_cache = os.path.join(workdir, "kubectl-cache")
+                handle.write(self.ca_pem)
+        self.kubectl_cache = os.path.join(self.workdir, "kubectl-cache")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.url}>"

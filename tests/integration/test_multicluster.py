@@ -324,3 +324,42 @@ def test_inventory_errors_fail_before_any_write(kubeapi_clusters, tmp_path):
     assert not run.ok
     assert re.search(r"does not describe a \S+ mesh", run.stdout)
     assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
+
+
+# -- pruning with usage counted on every cluster (beyond the reference operator) ---------------------
+
+PRUNE_TASK = "servicemesh.istio.multicluster : Prune this cluster's inactive revisions"
+
+
+def prune_supports_mesh_clusters():
+    with open(os.path.join(ROOT, "plugins", "modules", "istio_prune.py"), encoding="utf-8") as handle:
+        return "mesh_clusters" in handle.read()
+
+
+@pytest.mark.skipif(not prune_supports_mesh_clusters(), reason="istio_prune has no mesh_clusters option yet")
+def test_prune_counts_use_on_every_cluster(kubeapi_clusters, tmp_path):
+    mesh = Mesh(kubeapi_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
+                                             "remote": ("cluster2", "remote", "network2")})
+    strategy = {"istio_update_strategy": {"type": "RevisionBased",
+                                          "inactive_revision_deletion_grace_period_seconds": 0},
+                "istio_multicluster_prune_across_clusters": True}
+    assert_ok(mesh.play(extra=dict(strategy, istio_version="v1.29.6")))
+    apps = {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "apps", "labels": {"istio.io/rev": "default-v1-29-6"}}}
+    mesh.connect("cluster2").apply(apps, "test-setup")
+
+    upgraded = mesh.play(extra=dict(strategy, istio_version="v1.30.3"))
+    assert_ok(upgraded)
+    decisions = {d["revision"]: d for d in upgraded.result(PRUNE_TASK, "primary")
+                 ["decisions"]}
+    assert decisions["default-v1-29-6"]["action"] == "keep"
+    assert "namespace cluster2:apps" in decisions["default-v1-29-6"]["held_by"]
+
+    apps["metadata"]["labels"]["istio.io/rev"] = "default-v1-30-3"
+    mesh.connect("cluster2").apply(apps, "test-setup")
+    moved = mesh.play(extra=dict(strategy, istio_version="v1.30.3"))
+    assert_ok(moved)
+    for host, cluster in (("primary", "cluster1"), ("remote", "cluster2")):
+        assert moved.result(PRUNE_TASK, host)["pruned"] == ["default-v1-29-6"]
+        assert mesh.get(cluster, "v1", "ConfigMap", "servicemesh-istio-revision-default-v1-29-6",
+                        "istio-system") is None

@@ -232,6 +232,12 @@ def test_primary_remote_multi_network(kubeapi_clusters, tmp_path):
     mesh = Mesh(kubeapi_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
                                              "remote-a": ("cluster2", "remote", "network2"),
                                              "remote-b": ("cluster3", "remote", "network3")})
+    # check mode from empty clusters: a prediction, nothing written anywhere (not even the root files)
+    marks = mesh.marks()
+    assert_ok(mesh.play("--check"))
+    assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
+    assert not os.path.exists(mesh.ca_dir)
+
     assert_ok(mesh.play())
 
     root = mesh.root()

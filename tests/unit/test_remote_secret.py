@@ -192,3 +192,9 @@ def test_istioctl_token_name_without_consumer():
     assert spec(consumer="").token_secret_name == "istio-reader-service-account-istio-remote-secret-token"
     assert rs.label_safe("x" * 80) != rs.label_safe("x" * 81)
     assert len(rs.label_safe("x" * 80)) == 63
+
+
+def test_check_mode_predicts_into_namespaces_not_made_yet():
+    primary, remote = FakeCluster(), FakeCluster()
+    outcome = rs.ensure_remote_secret(primary, remote, spec(), Options(check_mode=True))
+    assert outcome.changed and primary.writes() == [] and remote.writes() == []

@@ -346,22 +346,30 @@ def root_from_files(cert_path: str, key_path: str, create: bool, settings: CaSet
                     check_mode: bool = False) -> Tuple[KeyPair, bool]:
     """The root kept in ``cert_path``/``key_path``; made (and, unless check mode, written) if both
     are missing and ``create`` is set. Returns (root, created)."""
+    # the key is written before the certificate, so a certificate means a complete pair
+    if os.path.exists(cert_path) or check_mode:
+        return _root_in_files(cert_path, key_path, create, settings, write=False)
     with _locked(key_path):
-        present = [os.path.exists(cert_path), os.path.exists(key_path)]
-        if all(present):
-            return load_root(_read(cert_path), _read(key_path)), False
-        if any(present):
-            raise CaError("only one of the root files exists (%s: %s, %s: %s); supply both or neither"
-                          % (cert_path, "present" if present[0] else "missing",
-                             key_path, "present" if present[1] else "missing"))
-        if not create:
-            raise CaError("the root files %s and %s do not exist; set create_root to make a new root there"
-                          % (cert_path, key_path))
-        root = new_root(settings)
-        if not check_mode:
-            _write_private(key_path, root.key_pem(), 0o600)
-            _write_private(cert_path, root.cert_pem(), 0o644)
-        return root, True
+        return _root_in_files(cert_path, key_path, create, settings, write=True)
+
+
+def _root_in_files(cert_path: str, key_path: str, create: bool, settings: CaSettings,
+                   write: bool) -> Tuple[KeyPair, bool]:
+    present = [os.path.exists(cert_path), os.path.exists(key_path)]
+    if all(present):
+        return load_root(_read(cert_path), _read(key_path)), False
+    if any(present):
+        raise CaError("only one of the root files exists (%s: %s, %s: %s); supply both or neither"
+                      % (cert_path, "present" if present[0] else "missing",
+                         key_path, "present" if present[1] else "missing"))
+    if not create:
+        raise CaError("the root files %s and %s do not exist; set create_root to make a new root there"
+                      % (cert_path, key_path))
+    root = new_root(settings)
+    if write:
+        _write_private(key_path, root.key_pem(), 0o600)
+        _write_private(cert_path, root.cert_pem(), 0o644)
+    return root, True
 
 
 # -- on a cluster ------------------------------------------------------------------------------------

@@ -247,13 +247,18 @@ def read_token(cluster: Any, spec: RemoteSecretSpec, options: lifecycle.Options)
 # -- install and remove -------------------------------------------------------------------------
 
 def _preflight(target: Any, remote: Any, spec: RemoteSecretSpec, options: lifecycle.Options) -> None:
-    """Reads only: namespaces on both sides, and a service account we are not to create."""
+    """Reads only: namespaces on both sides, and a service account we are not to create.
+
+    In check mode what is missing may be made by an earlier task that did not run: the
+    prediction goes on, and a real run fails here if it is still missing."""
+    if options.check_mode:
+        return
     lifecycle.namespace_missing(target, spec.namespace, False)
     try:
         lifecycle.namespace_missing(remote, spec.sa_namespace, False)
     except lifecycle.LifecycleError as exc:
         raise RemoteSecretError("on the remote cluster %s: %s" % (spec.name, exc)) from exc
-    if spec.creates_service_account or options.check_mode:
+    if spec.creates_service_account:
         return
     if remote.get(ObjectRef.of("v1", "ServiceAccount", spec.sa_name, spec.sa_namespace)) is None:
         raise RemoteSecretError(

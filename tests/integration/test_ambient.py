@@ -100,7 +100,7 @@ def istiod_programs_waypoints(cluster):
         thread.join(5)
 
 
-def ambient(cluster, **extra):
+def ambient(cluster, args=None, **extra):
     extra_vars = {"istio_kubeconfig": cluster.kubeconfig, "istio_context": cluster.context,
                   "istio_chart_dir": CHARTS, "istio_version": "v1.29.6", "istio_gateway_api_crds_file": CRDS,
                   "istio_ambient_namespaces": ["bookinfo", "curl"], "istio_discovery_labels": {"istio-discovery":
@@ -108,7 +108,15 @@ def ambient(cluster, **extra):
                   "istio_waypoints": WAYPOINTS, "istio_wait_timeout": 60}
     extra_vars.update(extra)
     with istiod_programs_waypoints(cluster):
-        return run_playbook(PLAYBOOK, extra_vars)
+        return run_playbook(PLAYBOOK, extra_vars, args=args)
+
+
+def task_result(run, name):
+    """A task's result, also for tasks of a role (named '<role> : <task>')."""
+    found = [task["hosts"]["localhost"] for play in run.json["plays"] for task in play["tasks"]
+             if task["task"]["name"].split(" : ")[-1] == name and "localhost" in task["hosts"]]
+    assert found, "task %r did not run" % name
+    return found[-1]
 
 
 def failure(run):
@@ -146,6 +154,11 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
                     "metadata": {"name": "mine", "namespace": "untouched"},
                     "spec": {"gatewayClassName": "someone-elses", "listeners": []}}
 
+    since = cluster.last_request()
+    predicted = ambient(cluster, args=["--check", "--diff"])
+    assert predicted.ok and predicted.stats()["changed"] > 0, predicted.stdout[-4000:]
+    assert cluster.writes(since) == [], "check mode wrote to the cluster"
+
     first = ambient(cluster)
     assert first.ok, first.stdout[-4000:]
     facts = first.result("Set istio_ambient")["ansible_facts"]["istio_ambient"]
@@ -177,10 +190,14 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     assert cluster.writes(since) == []
 
     since = cluster.last_request()
-    upgrade = ambient(cluster, istio_version="v1.30.3")
+    upgrade = ambient(cluster, istio_version="v1.30.3", istio_ztunnel_node_rollout=True)
     assert upgrade.ok, upgrade.stdout[-4000:]
     assert write_order(cluster.writes(since)) == ["cp", "cni", "ztunnel"]
-    assert daemonset(cluster, "ztunnel", "ztunnel")["metadata"]["labels"]["app.kubernetes.io/version"] == "1.30.3"
+    ztunnel = daemonset(cluster, "ztunnel", "ztunnel")
+    assert ztunnel["metadata"]["labels"]["app.kubernetes.io/version"] == "1.30.3"
+    assert ztunnel["spec"]["updateStrategy"]["type"] == "OnDelete"
+    rollout = task_result(upgrade, "Roll ztunnel out one node at a time")
+    assert rollout["rolled_nodes"] == [] and not rollout["changed"]  # the test server runs no ztunnel pods
 
     removal = ambient(cluster, istio_version="v1.30.3", istio_state="absent")
     assert removal.ok, removal.stdout[-4000:]

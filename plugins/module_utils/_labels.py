@@ -272,43 +272,18 @@ def sync_labels(cluster: Any, key: UnitKey, targets: Sequence[LabelTarget],
     return outcome
 
 
-def module_options(module: Any) -> lifecycle.Options:
+def _labels_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
     params = module.params
-    return lifecycle.Options(check_mode=module.check_mode, force_conflicts=params.get("force_conflicts", False),
-                             wait=params.get("wait", True), wait_timeout=params.get("wait_timeout") or 300)
-
-
-def outcome_diff(outcome: lifecycle.Outcome) -> Dict[str, Any]:
-    """Before and after keyed by object, across the outcome's units."""
-    before: Dict[str, Any] = {}
-    after: Dict[str, Any] = {}
-    for result in outcome.results:
-        combined = result.diff
-        before.update(combined.get("before") or {})
-        after.update(combined.get("after") or {})
-    return {"before": before, "after": after}
-
-
-def exit_with(module: Any, outcome: lifecycle.Outcome) -> None:
-    # not _runner.exit_with_outcome: its Outcome.diff() joins these per-object dicts as strings and fails
-    result: Dict[str, Any] = dict(outcome.facts, changed=outcome.changed, objects=outcome.objects())
-    if module._diff:
-        result["diff"] = outcome_diff(outcome)
-    module.exit_json(**result)
+    key = UnitKey(LABELS_UNIT, params["name"], params["record_namespace"])
+    cluster = connect(params)
+    if params["state"] == "absent":
+        return remove_labelled_unit(cluster, key, options)
+    targets = targets_from_params(params.get("namespaces"), params.get("services"))
+    return sync_labels(cluster, key, targets, options)
 
 
 def run_labels(module: Any) -> None:
     """istio_labels: the module's whole body."""
-    params = module.params
-    options = module_options(module)
-    try:
-        key = UnitKey(LABELS_UNIT, params["name"], params["record_namespace"])
-        cluster = connect(params)
-        if params["state"] == "absent":
-            outcome = remove_labelled_unit(cluster, key, options)
-        else:
-            targets = targets_from_params(params.get("namespaces"), params.get("services"))
-            outcome = sync_labels(cluster, key, targets, options)
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with(module, outcome)
+    # imported here: _runner reaches istio_info's facts, which may come to list label sets and waypoints
+    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
+    run_lifecycle(module, lambda: _labels_action(module, lifecycle_options(module)))

@@ -223,16 +223,16 @@ def waypoint_facts(cluster: Any) -> List[Dict[str, Any]]:
     return facts
 
 
+def _waypoint_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
+    params = module.params
+    cluster = connect(params)
+    if params["state"] == "absent":
+        return remove_waypoint(cluster, params["name"], params["namespace"], options)
+    return install_waypoint(cluster, Waypoint.from_params(params), options)
+
+
 def run_waypoint(module: Any) -> None:
     """istio_waypoint: the module's whole body."""
-    params = module.params
-    options = labels.module_options(module)
-    try:
-        cluster = connect(params)
-        if params["state"] == "absent":
-            outcome = remove_waypoint(cluster, params["name"], params["namespace"], options)
-        else:
-            outcome = install_waypoint(cluster, Waypoint.from_params(params), options)
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    labels.exit_with(module, outcome)
+    # imported here: _runner reaches istio_info's facts, which may come to list waypoints
+    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
+    run_lifecycle(module, lambda: _waypoint_action(module, lifecycle_options(module)))

@@ -20,15 +20,9 @@ description:
     unless O(force_conflicts).
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   name:
     description: The label set; two label sets never take each other's labels away.
@@ -44,7 +38,9 @@ options:
     choices: [present, absent]
     default: present
   namespaces:
-    description: Labels per namespace, e.g. C({bookinfo: {istio.io/dataplane-mode: ambient}}).
+    description:
+      - Labels per namespace, for example the namespace C(bookinfo) with the label C(istio.io/dataplane-mode=ambient)
+        (see the examples).
     type: dict
     default: {}
   services:

@@ -14,18 +14,12 @@ description:
   - A pod is current when its C(pod-template-generation) label matches the DaemonSet's template generation or its
     C(controller-revision-hash) label matches the newest ControllerRevision, as the DaemonSet controller decides.
   - The first node whose replacement is not ready in time stops the rollout; the error names it and the nodes left.
-  - The DaemonSet must use C(updateStrategy: OnDelete) (for ztunnel, values C(ztunnel.updateStrategy.type: OnDelete));
+  - The DaemonSet must update C(OnDelete) (for ztunnel, set the value C(ztunnel.updateStrategy.type) to C(OnDelete));
     with C(RollingUpdate) Kubernetes replaces the pods by itself.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   name:
     description: The DaemonSet.
@@ -52,19 +46,16 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Upgrade ztunnel without a cluster-wide restart
-  servicemesh.istio.istio_ztunnel:
-    version: v1.30.3
-    control_plane: default
-    values:
-      ztunnel:
-        updateStrategy:
-          type: OnDelete
-
-- name: Replace its pods node by node
+# after istio_ztunnel applied a new version with values ztunnel.updateStrategy.type: OnDelete
+- name: Replace ztunnel's pods node by node, at most 10 minutes each
   servicemesh.istio.istio_node_rollout:
     name: ztunnel
     namespace: ztunnel
+    wait_timeout: 600
+
+- name: Only these nodes, in this order
+  servicemesh.istio.istio_node_rollout:
+    nodes: [worker-3, worker-1]
 """
 
 RETURN = r"""

@@ -21,15 +21,9 @@ description:
   - Needs the Kubernetes Gateway API CRDs; fails before any write when C(Gateway) is not served.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
+  - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 options:
   name:
     description: The waypoint's (and its Gateway's) name.

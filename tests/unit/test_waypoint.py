@@ -161,7 +161,7 @@ def test_check_mode_predicts_without_writing(cluster):
     assert outcome.changed and cluster.writes() == []
     assert cluster.get(gateway_ref()) is None
     assert "istio.io/use-waypoint" not in ns_labels(cluster, "bookinfo")
-    assert list(labels.outcome_diff(outcome)["after"]) == ["Gateway.gateway.networking.k8s.io bookinfo/waypoint",
+    assert list(outcome.diff()["after"]) == ["Gateway.gateway.networking.k8s.io bookinfo/waypoint",
                                                          "Namespace bookinfo"]
 
 

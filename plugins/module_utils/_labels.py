@@ -83,7 +83,7 @@ def label_value(key: str, value: Any) -> str:
 
 
 def check_label_key(key: str) -> None:
-    prefix, _, name = key.rpartition("/")
+    prefix, name = key.rpartition("/")[::2]
     if not _LABEL_NAME.match(name) or (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.match(prefix))):
         raise LabelError("%r is not a valid label key (an optional DNS-subdomain prefix and '/', then a name of "
                          "at most 63 characters)" % key)

@@ -77,7 +77,7 @@ class Waypoint:
     def service_refs(self) -> List[ObjectRef]:
         refs = []
         for item in self.enroll_services:
-            namespace, _, name = item.rpartition("/")
+            namespace, name = item.rpartition("/")[::2]
             refs.append(labels.service_ref(name, namespace or self.namespace))
         return refs
 

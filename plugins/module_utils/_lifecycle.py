@@ -23,6 +23,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._errors import I
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage, UsageIndex, namespace_reference
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import (
     IstioVersion, VersionCatalog, semver_key)
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.meshusage import mesh_usage
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, RevisionPlan)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION, validate_tag_name
@@ -429,8 +430,12 @@ def _namespace_points_at(index: UsageIndex, namespace: str, tag: str) -> bool:
 # -- pruning --------------------------------------------------------------------------------------
 
 def prune_control_plane(cluster: Any, name: str, namespace: str, options: Options, force: bool = False,
-                        now: Optional[datetime] = None, grace_seconds: Optional[int] = None) -> Outcome:
-    """Remove the control plane's inactive revisions that nothing uses once their grace period is over."""
+                        now: Optional[datetime] = None, grace_seconds: Optional[int] = None,
+                        mesh: Optional[Mapping[str, Any]] = None) -> Outcome:
+    """Remove the control plane's inactive revisions that nothing uses once their grace period is over.
+
+    ``mesh`` maps the names of the mesh's other clusters to their clients: use there counts too, and
+    revisions with EXTERNAL_ISTIOD (whose use elsewhere is then visible) may be pruned."""
     outcome = Outcome()
     cp = inventory.load(cluster, namespace, CONTROL_PLANE, name)
     if cp is None:
@@ -439,11 +444,14 @@ def prune_control_plane(cluster: Any, name: str, namespace: str, options: Option
     grace = cp.metadata.get("gracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
     now = now or prune.utcnow()
     index = usage_index(cluster)
+    remote_indexes = {cluster_name: usage_index(other) for cluster_name, other in (mesh or {}).items()}
     decisions = []
     for record in revision_records(cluster, control_plane=name, namespace=namespace):
-        state = prune.RevisionState(record.key.name, revision_usage(index, record),
-                                    prune.parse_time(record.metadata.get("inactiveSince")),
-                                    is_external_istiod(record.metadata.get("values") or {}))
+        usage = revision_usage(index, record)
+        if remote_indexes:
+            usage = mesh_usage(usage, {n: revision_usage(i, record) for n, i in remote_indexes.items()})
+        state = prune.RevisionState(record.key.name, usage, prune.parse_time(record.metadata.get("inactiveSince")),
+                                    is_external_istiod(record.metadata.get("values") or {}) and mesh is None)
         decision = prune.decide(state, active, grace, now, force=force)
         decisions.append(decision)
         if decision.action == prune.PRUNE:

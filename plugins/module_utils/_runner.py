@@ -173,11 +173,19 @@ def run_revision_tag(module) -> None:
     run_lifecycle(module, lambda: _revision_tag(module))
 
 
+def _mesh_clusters(params: Dict[str, Any]):
+    """The mesh's other clusters, by name, when the caller can see them all."""
+    if params.get("mesh_clusters") is None:
+        return None
+    return {entry["name"]: connect({k: v for k, v in entry.items() if k != "name"})
+            for entry in params["mesh_clusters"]}
+
+
 def run_prune(module) -> None:
     params = module.params
     run_lifecycle(module, lambda: lifecycle.prune_control_plane(
         connect(params), params["name"], params["namespace"], lifecycle_options(module), force=params["force"],
-        grace_seconds=params.get("grace_period_seconds")))
+        grace_seconds=params.get("grace_period_seconds"), mesh=_mesh_clusters(params)))
 
 
 def run_info(module) -> None:

@@ -36,6 +36,43 @@ options:
     description: Remove inactive revisions even while they are in use or in their grace period. Never the active one.
     type: bool
     default: false
+  mesh_clusters:
+    description:
+      - The mesh's other clusters, each with a C(name) and the same connection options as this module
+        (C(kubeconfig), C(context), C(host), C(api_key), ...).
+      - Use on those clusters (namespaces, pods and tags referencing the revision) keeps a revision too, and
+        revisions with C(EXTERNAL_ISTIOD), which are otherwise never pruned, may then be pruned.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The cluster's name in the mesh (used in the reasons a revision is kept).
+        type: str
+        required: true
+      kubeconfig:
+        description: Path to a kubeconfig file, or its content as a dictionary.
+        type: raw
+      context:
+        description: The kubeconfig context.
+        type: str
+      host:
+        description: The API server URL.
+        type: str
+      api_key:
+        description: A bearer token.
+        type: str
+      validate_certs:
+        description: Whether to verify the API server's certificate.
+        type: bool
+      ca_cert:
+        description: The CA bundle that signs the API server's certificate.
+        type: path
+      client_cert:
+        description: A client certificate.
+        type: path
+      client_key:
+        description: The client certificate's key.
+        type: path
 """
 
 EXAMPLES = r"""
@@ -76,12 +113,27 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._runner import r
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 
+# The connection options most inventories use, per cluster; secrets are never logged.
+MESH_CLUSTER_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "kubeconfig": {"type": "raw", "no_log": True},
+    "context": {"type": "str"},
+    "host": {"type": "str"},
+    "api_key": {"type": "str", "no_log": True},
+    "validate_certs": {"type": "bool"},
+    "ca_cert": {"type": "path"},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path"},
+}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "default"},
             namespace={"type": "str", "default": "istio-system"}, grace_period_seconds={"type": "int"},
-            force={"type": "bool", "default": False}),
+            force={"type": "bool", "default": False},
+            mesh_clusters={"type": "list", "elements": "dict", "options": MESH_CLUSTER_OPTIONS}),
         supports_check_mode=True,
     )
     run_prune(module)

@@ -213,6 +213,11 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     assert get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
                         "gateways.gateway.networking.k8s.io") is not None
 
+    since = cluster.last_request()
+    again = ambient(cluster, istio_version="v1.30.3", istio_state="absent")
+    assert again.ok and again.stats()["changed"] == 0, again.stdout[-3000:]
+    assert cluster.writes(since) == []
+
 
 @pytest.mark.parametrize("extra,message", [
     ({"istio_ztunnel_version": "v1.30.3"},

@@ -337,12 +337,6 @@ def test_inventory_errors_fail_before_any_write(kubeapi_clusters, tmp_path):
 PRUNE_TASK = "servicemesh.istio.multicluster : Prune this cluster's inactive revisions"
 
 
-def prune_supports_mesh_clusters():
-    with open(os.path.join(ROOT, "plugins", "modules", "istio_prune.py"), encoding="utf-8") as handle:
-        return "mesh_clusters" in handle.read()
-
-
-@pytest.mark.skipif(not prune_supports_mesh_clusters(), reason="istio_prune has no mesh_clusters option yet")
 def test_prune_counts_use_on_every_cluster(kubeapi_clusters, tmp_path):
     mesh = Mesh(kubeapi_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
                                              "remote": ("cluster2", "remote", "network2")})

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils._waypoint import waypoint_facts
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import (
     UsageIndex, namespace_reference, pod_is_running)
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import VersionCatalog
@@ -97,6 +98,6 @@ def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
     control_planes = [_control_plane_facts(record, revisions)
                       for record in inventory.list_records(cluster, kind=lifecycle.CONTROL_PLANE)]
     facts = {"control_planes": control_planes, "revisions": revisions, "tags": tags,
-             "cni": agents["cni"], "ztunnel": agents["ztunnel"]}
+             "cni": agents["cni"], "ztunnel": agents["ztunnel"], "waypoints": waypoint_facts(cluster)}
     facts.update(_workload_facts(index, pods))
     return facts

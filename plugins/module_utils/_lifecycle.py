@@ -439,7 +439,9 @@ def prune_control_plane(cluster: Any, name: str, namespace: str, options: Option
     outcome = Outcome()
     cp = inventory.load(cluster, namespace, CONTROL_PLANE, name)
     if cp is None:
-        raise LifecycleError("control plane %r is not installed in namespace %s" % (name, namespace))
+        # nothing installed (or a check-mode run before the install): nothing to prune
+        outcome.facts = {"active_revision": None, "decisions": [], "pruned": [], "next_prune_at": None}
+        return outcome
     active = cp.metadata.get("activeRevision", "")
     grace = cp.metadata.get("gracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
     now = now or prune.utcnow()

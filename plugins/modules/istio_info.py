@@ -51,6 +51,19 @@ namespaces:
   returned: always
   type: list
   elements: dict
+cni:
+  description: The Istio CNI (namespace, version, ready, not_ready_reason), or null when there is none.
+  returned: always
+  type: dict
+ztunnel:
+  description: ztunnel (namespace, version, ready, not_ready_reason, the revision it follows), or null.
+  returned: always
+  type: dict
+waypoints:
+  description: The waypoints this collection installed, with readiness and what they enrol.
+  returned: always
+  type: list
+  elements: dict
 pods:
   description: Pods that use a revision, with the revision, whether injected, and the proxy version.
   returned: always

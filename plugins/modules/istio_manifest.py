@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - servicemesh.istio.attributes
   - servicemesh.istio.control_plane
   - servicemesh.istio.chart_source
+  - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
     details: In check mode O(dest) is not written; the result and diff say what would be.
@@ -35,6 +36,9 @@ options:
   dest:
     description: Write the objects as one multi-document YAML file here.
     type: path
+notes:
+  - The connection options are accepted so that C(module_defaults) for the group C(servicemesh.istio.istio)
+    apply to every module of the collection; this module never contacts a cluster.
 requirements:
   - helm-python-sdk
   - PyYAML
@@ -89,11 +93,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_manifest
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS,
+        argument_spec=argument_spec(CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CONNECTION_ARG_SPEC,
                                     components={"type": "list", "elements": "raw", "default": ["base", "istiod"]},
                                     dest={"type": "path"}),
         supports_check_mode=True,

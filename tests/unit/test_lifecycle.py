@@ -137,3 +137,9 @@ def test_overlapping_discovery_selectors_are_refused(cluster, renderer):
     install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
     with pytest.raises(lifecycle.LifecycleError, match="overlap those of control plane 'blue'"):
         install(cluster, renderer, name="red", namespace="apps", version="v1.30.3")
+
+
+def test_prune_without_a_control_plane_is_a_no_op(cluster):
+    outcome = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW)
+    assert not outcome.changed and outcome.facts["decisions"] == [] and outcome.facts["active_revision"] is None
+    assert cluster.writes() == []

@@ -104,6 +104,7 @@ class KubeHandler(BaseHTTPRequestHandler):
         return self.server.cluster
 
     def dispatch(self) -> None:
+        self.timing = None
         split = urlsplit(self.path)
         self.url_path = split.path.rstrip("/") or "/"
         self.query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -121,7 +122,7 @@ class KubeHandler(BaseHTTPRequestHandler):
             return
         record = self.cluster.log.start(method=self.command, path=self.url_path, verb=self.command.lower(),
                                         user_agent=self.headers.get("User-Agent", ""))
-        started = time.perf_counter()
+        self.timing = (record, time.perf_counter())
         try:
             if identity is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -129,8 +130,6 @@ class KubeHandler(BaseHTTPRequestHandler):
         except ApiError as err:
             record["code"] = err.code
             self.send_json(err.code, err.status(), err.headers)
-        finally:
-            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
 
     def read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -152,6 +151,7 @@ class KubeHandler(BaseHTTPRequestHandler):
         self.send_bytes(code, data, content_type, headers)
 
     def send_bytes(self, code: int, data: bytes, content_type: str, headers: Optional[dict] = None) -> None:
+        self.mark_answered()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
@@ -163,6 +163,15 @@ class KubeHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self._headers_buffer.append(data)
         self.flush_headers()
+
+    def mark_answered(self) -> None:
+        """Handling time goes into the log before the answer leaves, so a client
+        reading the log right after the answer sees it."""
+        timing = getattr(self, "timing", None)
+        if timing is not None:
+            record, started = timing
+            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            self.timing = None
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -443,6 +452,7 @@ class KubeHandler(BaseHTTPRequestHandler):
                 too_old = err
                 watcher = None
             current_rv = cluster.store.rv
+        self.mark_answered()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")

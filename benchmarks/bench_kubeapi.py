@@ -5,7 +5,7 @@ Run: python benchmarks/bench_kubeapi.py [--pods 10000] [--rounds 5] [--in-proces
 The server runs in its own process (as kubectl or ansible-playbook would see
 it); pods are created through the /_test/pods helper. For each selector it
 prints the matching item count, the response size, the server-side handling
-time (from the request log, including sending the body), the round trip seen by
+time (from the request log: until the answer is encoded), the round trip seen by
 the client (request sent to last byte received) and the client's JSON decoding
 time, which on a loaded 2-core machine is the largest part for big answers."""
 from __future__ import annotations

@@ -125,9 +125,8 @@ class ApiCore:
                                   f"API version ({rt.group_version})")
         if kind and kind != rt.kind:
             raise bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
-        obj = deep(body)
-        obj["apiVersion"] = rt.group_version
-        obj["kind"] = rt.kind
+        obj = {"apiVersion": rt.group_version, "kind": rt.kind}
+        obj.update((k, v) for k, v in deep(body).items() if k not in obj)
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
         return obj

@@ -616,3 +616,15 @@ def test_custom_resource_status_default_survives_the_status_reset(kubeapi_dynami
                                     "metadata": {"name": "g", "namespace": NS},
                                     "spec": {"size": 1}, "status": {"ready": True}})
     assert created.status.ready is False
+
+
+def test_null_decodes_into_string_fields_like_go(kubeapi_clean, core):
+    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                       {"metadata": {"name": "nulls"}, "data": {"k": None}})
+    assert code == 201, body
+    container = {"name": "c", "image": "i", "env": [{"name": "EMPTY", "value": None}]}
+    deployment = {"metadata": {"name": "nulls"}, "spec": {
+        "selector": {"matchLabels": {"app": "n"}},
+        "template": {"metadata": {"labels": {"app": "n"}}, "spec": {"containers": [container]}}}}
+    code, _, body = kubeapi_clean.http("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", deployment)
+    assert code == 201, body

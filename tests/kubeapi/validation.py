@@ -276,7 +276,8 @@ def _string_map(value, struct: str, path: str) -> str:
         return f"json: cannot unmarshal {_json_type(value)} into Go struct field {struct}.{path} of type " \
                "map[string]string"
     for item in value.values():
-        if not isinstance(item, str):
+        # Go decodes a JSON null into a string as "", without an error
+        if item is not None and not isinstance(item, str):
             return f"json: cannot unmarshal {_json_type(item)} into Go struct field {struct}.{path} of type string"
     return ""
 
@@ -287,12 +288,12 @@ def _container_strings(spec: dict, prefix: str) -> str:
             if not isinstance(container, dict):
                 continue
             for field in ("name", "image"):
-                if field in container and not isinstance(container[field], str):
+                if container.get(field) is not None and not isinstance(container[field], str):
                     return f"json: cannot unmarshal {_json_type(container[field])} into Go struct field " \
                            f"Container.{prefix}.{key}.{field} of type string"
             for env in container.get("env") or []:
                 for field in ("name", "value"):
-                    if isinstance(env, dict) and field in env and not isinstance(env[field], str):
+                    if isinstance(env, dict) and env.get(field) is not None and not isinstance(env[field], str):
                         return f"json: cannot unmarshal {_json_type(env[field])} into Go struct field " \
                                f"EnvVar.{prefix}.{key}.env.{field} of type string"
     return ""

@@ -107,14 +107,31 @@ def test_in_place_install_is_idempotent_and_upgrades_in_place(cluster):
     assert second.stats()["changed"] == 0, explain(second)
     assert cluster.writes(since=mark) == []
 
-    upgrade = playbook(cluster, "install", istio_version="v1.30.3")
+    # with HA values: they pass through to the istiod chart
+    upgrade = playbook(cluster, "install", istio_version="v1.30.3",
+                       istio_values={"pilot": {"autoscaleEnabled": False, "replicaCount": 2}})
     assert upgrade.ok, explain(upgrade)
     installed = result(upgrade, "Install or upgrade the active revision")
     assert installed["changed"] and installed["upgraded"] and installed["revision"] == "default"
     fact = control_plane_fact(upgrade)
     assert [(r["name"], r["version"]) for r in fact["revision_details"]] == [("default", "v1.30.3")]
     assert get(cluster, "configmap", "istio-legacy-config", "istio-system") is None
-    assert get(cluster, "deployment", "istiod", "istio-system") is not None
+    assert get(cluster, "deployment", "istiod", "istio-system")["spec"]["replicas"] == 2
+
+
+def test_two_meshes_each_in_its_own_namespace(cluster):
+    for mesh in ("mesh1", "mesh2"):
+        run = playbook(cluster, "install", istio_name=mesh, istio_namespace="istio-system-" + mesh,
+                       istio_version="v1.30.3",
+                       istio_values={"meshConfig": {"discoverySelectors": [{"matchLabels": {"istio-discovery": mesh}}]}})
+        assert run.ok, explain(run)
+        fact = control_plane_fact(run)
+        assert (fact["name"], fact["namespace"], fact["active_revision"], fact["status"]) == (
+            mesh, "istio-system-" + mesh, mesh, "Healthy")
+        mesh_config = get(cluster, "configmap", "istio-" + mesh, "istio-system-" + mesh)["data"]["mesh"]
+        assert "istio-discovery: " + mesh in mesh_config, mesh_config
+    assert get(cluster, "deployment", "istiod-mesh1", "istio-system-mesh1") is not None
+    assert get(cluster, "deployment", "istiod-mesh2", "istio-system-mesh2") is not None
 
 
 def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluster):

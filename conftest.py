@@ -19,7 +19,10 @@ def _link_collection():
     link = os.path.join(namespace_dir, "istio")
     os.makedirs(namespace_dir, exist_ok=True)
     if not os.path.islink(link):
-        os.symlink(ROOT, link)
+        try:
+            os.symlink(ROOT, link)
+        except FileExistsError:  # another test worker made it first
+            pass
     return COLLECTIONS_ROOT
 
 

@@ -132,8 +132,17 @@ def is_remote(record: InventoryRecord) -> bool:
 
 
 def is_external_istiod(values: Mapping[str, Any]) -> bool:
+    """Either form makes the chart set EXTERNAL_ISTIOD on istiod."""
     env = (values.get("pilot") or {}).get("env") or {}
-    return str(env.get("EXTERNAL_ISTIOD", "")).lower() == "true"
+    return (str(env.get("EXTERNAL_ISTIOD", "")).lower() == "true"
+            or (values.get("global") or {}).get("externalIstiod") is True)
+
+
+def watched_cluster(values: Mapping[str, Any]) -> str:
+    """The cluster whose API server istiod reads config from ("" for its own, unnamed)."""
+    env = (values.get("pilot") or {}).get("env") or {}
+    return str(env.get("CLUSTER_ID") or ((values.get("global") or {}).get("multiCluster") or {}).get("clusterName")
+               or "")
 
 
 # -- readiness ----------------------------------------------------------------------------------
@@ -232,8 +241,9 @@ def check_selector_overlap(cluster: Any, control_plane: ControlPlane, plan: Revi
     """Several meshes in one cluster must not watch the same namespaces (the reference leaves this to luck)."""
     for record in inventory.list_records(cluster, kind=REVISION):
         same = (record.metadata.get("controlPlane"), record.key.namespace) == (control_plane.name, plan.namespace)
-        if same or is_remote(record):
-            continue
+        theirs, ours = watched_cluster(record.metadata.get("values") or {}), watched_cluster(plan.values)
+        if same or is_remote(record) or (theirs and ours and theirs != ours):
+            continue  # an external istiod watches another cluster's namespaces
         if selectors_overlap(discovery_selectors(plan.values), discovery_selectors(record.metadata.get("values"))):
             raise LifecycleError(
                 "the discovery selectors of control plane %r (namespace %s) overlap those of control plane %r "
@@ -453,7 +463,7 @@ def prune_control_plane(cluster: Any, name: str, namespace: str, options: Option
         if remote_indexes:
             usage = mesh_usage(usage, {n: revision_usage(i, record) for n, i in remote_indexes.items()})
         state = prune.RevisionState(record.key.name, usage, prune.parse_time(record.metadata.get("inactiveSince")),
-                                    is_external_istiod(record.metadata.get("values") or {}) and mesh is None)
+                                    is_external_istiod(record.metadata.get("values") or {}) and not mesh)
         decision = prune.decide(state, active, grace, now, force=force)
         decisions.append(decision)
         if decision.action == prune.PRUNE:

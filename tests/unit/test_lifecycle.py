@@ -143,3 +143,11 @@ def test_prune_without_a_control_plane_is_a_no_op(cluster):
     outcome = lifecycle.prune_control_plane(cluster, "default", "istio-system", OPTIONS, now=NOW)
     assert not outcome.changed and outcome.facts["decisions"] == [] and outcome.facts["active_revision"] is None
     assert cluster.writes() == []
+
+
+def test_control_planes_watching_other_clusters_do_not_overlap(cluster, renderer):
+    install(cluster, renderer, name="local", version="v1.30.3",
+            values={"global": {"multiCluster": {"clusterName": "cluster1"}}})
+    external = {"global": {"multiCluster": {"clusterName": "cluster2"}, "externalIstiod": True}}
+    install(cluster, renderer, name="external", namespace="other", version="v1.30.3", values=external)
+    assert lifecycle.is_external_istiod(external)

@@ -44,6 +44,7 @@ def argument_spec(*groups: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
     spec.update(extra)
     return spec
 
+
 # How changes are made on a cluster; the k8s connection options come from kubernetes.core.
 CHANGE_ARGS: Dict[str, Any] = {
     "wait": {"type": "bool", "default": True},

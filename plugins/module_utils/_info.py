@@ -39,7 +39,8 @@ def _revision_facts(cluster: Any, index: UsageIndex, record: inventory.Inventory
     usage = lifecycle.revision_usage(index, record)
     ready = lifecycle.revision_ready(cluster, plan)
     problem = dataplane.dependency_problem(plan.values, agents["cni"], agents["ztunnel"])
-    return {"dependencies_healthy": problem is None, "dependency_problem": problem or "","name": record.key.name, "namespace": record.key.namespace,
+    return {"dependencies_healthy": problem is None, "dependency_problem": problem or "",
+            "name": record.key.name, "namespace": record.key.namespace,
             "control_plane": record.metadata.get("controlPlane"), "version": record.metadata.get("version"),
             "profile": record.metadata.get("profile"), "remote": plan.is_remote, "ready": ready["ready"],
             "not_ready_reason": ready["reason"], "in_use": usage.in_use, "usage": usage.as_dict(),

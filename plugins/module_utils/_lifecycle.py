@@ -248,9 +248,9 @@ def check_selector_overlap(cluster: Any, control_plane: ControlPlane, plan: Revi
             raise LifecycleError(
                 "the discovery selectors of control plane %r (namespace %s) overlap those of control plane %r "
                 "(revision %s, namespace %s); give each mesh meshConfig.discoverySelectors that select disjoint "
-                "namespaces, or set allow_selector_overlap" % (control_plane.name, plan.namespace,
-                                                              record.metadata.get("controlPlane"),
-                                                              record.key.name, record.key.namespace))
+                "namespaces, or set allow_selector_overlap"
+                % (control_plane.name, plan.namespace, record.metadata.get("controlPlane"), record.key.name,
+                   record.key.namespace))
 
 
 def revision_metadata(control_plane: ControlPlane, plan: RevisionPlan) -> Dict[str, Any]:

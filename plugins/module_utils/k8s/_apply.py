@@ -354,4 +354,3 @@ def keep_istiod_failure_policy(body: Dict[str, Any], live: Optional[Mapping[str,
 def _crd_defines(crd: Mapping[str, Any], ref: ObjectRef) -> bool:
     spec = (crd or {}).get("spec") or {}
     return spec.get("group") == ref.group and (spec.get("names") or {}).get("kind") == ref.kind
-

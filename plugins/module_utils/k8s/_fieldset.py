@@ -170,7 +170,7 @@ def _has_key(item: Any, key_fields: Mapping[str, Any]) -> bool:
 
 
 def _same_relative_order(positions: List[tuple]) -> bool:
-    in_live_order = [desired_index for desired_index, _ in sorted(positions, key=lambda p: p[1])]
+    in_live_order = [desired_index for desired_index, _position in sorted(positions, key=lambda p: p[1])]
     return in_live_order == sorted(in_live_order)
 
 

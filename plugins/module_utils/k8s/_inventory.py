@@ -202,6 +202,5 @@ def merge_metadata(current: Mapping[str, Any], changes: Optional[Mapping[str, An
     return merged
 
 
-
 # The name the API promises; bound last so nothing in this module sees it instead of the builtin.
 list = list_records  # noqa: A001 pylint: disable=redefined-builtin

@@ -85,7 +85,7 @@ SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "cre
 
 def split_api_version(api_version: str) -> Tuple[str, str]:
     """``apps/v1`` -> (``apps``, ``v1``); the core group is ``""``."""
-    group, _, version = api_version.rpartition("/")
+    group, _slash, version = api_version.rpartition("/")
     return group, version
 
 

@@ -103,4 +103,3 @@ def absent(obj: LiveObject) -> Readiness:
     if finalizers:
         return False, "still present, waiting for finalizers %s" % ", ".join(finalizers)
     return False, "still present"
-

@@ -56,4 +56,4 @@ def wait_until(cluster: Any, checks: Sequence[Check], timeout: float, interval: 
         if remaining <= 0:
             raise WaitTimeout(timeout, [(str(check.ref), reason) for check, reason in still])
         clock.sleep(min(interval, remaining))
-        pending = [check for check, _ in still]
+        pending = [check for check, _reason in still]

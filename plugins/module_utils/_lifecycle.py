@@ -91,8 +91,11 @@ def revision_records(cluster: Any, control_plane: Optional[str] = None,
     return records
 
 
-def find_revision(cluster: Any, name: str) -> Optional[InventoryRecord]:
+def find_revision(cluster: Any, name: str, namespace: Optional[str] = None) -> Optional[InventoryRecord]:
+    """The revision's record; ``namespace`` chooses when control planes in several namespaces share a name."""
     matches = [r for r in inventory.list_records(cluster, kind=REVISION) if r.key.name == name]
+    if len(matches) > 1 and namespace:
+        matches = [r for r in matches if r.key.namespace == namespace]
     if len(matches) > 1:
         raise LifecycleError("revision %r is recorded in several namespaces (%s)"
                              % (name, ", ".join(r.key.namespace for r in matches)))
@@ -253,6 +256,20 @@ def check_selector_overlap(cluster: Any, control_plane: ControlPlane, plan: Revi
                    record.key.namespace))
 
 
+DEFAULT_VALIDATOR = ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                                 "istiod-default-validator")
+
+
+def check_default_validator_free(cluster: Any, key: UnitKey) -> None:
+    """There is one cluster-wide default validator; a second control plane must not take it over."""
+    for kind in (REVISION, TAG):
+        for record in inventory.list_records(cluster, kind=kind):
+            if record.key != key and record.entry(DEFAULT_VALIDATOR) is not None:
+                raise LifecycleError(
+                    "the cluster-wide default validator istiod-default-validator belongs to %s; set include_base "
+                    "to false for this control plane, or remove that one first" % record.key)
+
+
 def revision_metadata(control_plane: ControlPlane, plan: RevisionPlan) -> Dict[str, Any]:
     return {"controlPlane": control_plane.name, "version": plan.version.name,
             "requestedVersion": plan.requested_version, "profile": plan.profile,
@@ -276,6 +293,7 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
     rendered = renderer.istiod(plan, is_upgrade=is_upgrade)
     objects = list(rendered.objects)
     if include_base if include_base is not None else plan.name == DEFAULT_REVISION:
+        check_default_validator_free(cluster, key)
         base = renderer.base(plan, include_crds=False, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
         objects += base.objects
 
@@ -308,10 +326,11 @@ def record_control_plane(cluster: Any, control_plane: ControlPlane, plan: Revisi
     return UnitResult([], options.check_mode, key=key, inventory_changed=changed, record=record)
 
 
-def remove_revision(cluster: Any, name: str, options: Options, force: bool = False) -> Outcome:
+def remove_revision(cluster: Any, name: str, options: Options, force: bool = False,
+                    namespace: Optional[str] = None) -> Outcome:
     """Delete a revision's objects, refusing while anything uses it unless forced."""
     outcome = Outcome()
-    record = find_revision(cluster, name)
+    record = find_revision(cluster, name, namespace)
     if record is None:
         outcome.facts = {"revision": name, "removed": False}
         return outcome

@@ -137,7 +137,8 @@ def _revision(module) -> lifecycle.Outcome:
     if params["state"] == "absent":
         name = _revision_to_remove(params, catalog)
         cluster = connect(params)
-        outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"])
+        outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"],
+                                            namespace=params["namespace"])
         if params["remove_crds"]:
             outcome.results.extend(lifecycle.remove_crds(cluster, params["namespace"], options,
                                                          force=params["force"]).results)

@@ -174,3 +174,23 @@ def test_tag_to_missing_revision_fails_before_any_write(cluster):
 def test_unknown_profile_is_refused_by_the_argument_spec(cluster):
     result = call(cluster, "istio_revision", version="v1.30.3", profile="minimal")
     assert result.get("failed") and "minimal" in result["msg"]
+
+
+def test_two_control_planes_named_default_in_two_namespaces(cluster):
+    for namespace in ("istio-a", "istio-b"):
+        cluster.kubectl("create", "namespace", namespace)
+    mesh = lambda name: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": name}}]}}  # noqa: E731
+    assert call(cluster, "istio_revision", version="v1.30.3", namespace="istio-a", values=mesh("a"))["changed"]
+    mark = cluster.last_request()
+    taken = call(cluster, "istio_revision", version="v1.30.3", namespace="istio-b", values=mesh("b"))
+    assert taken.get("failed") and "default validator" in taken["msg"] and "istio-a" in taken["msg"]
+    assert cluster.writes(since=mark) == []
+    second = call(cluster, "istio_revision", version="v1.30.3", namespace="istio-b", values=mesh("b"),
+                  include_base=False)
+    assert second["changed"]
+    removed = call(cluster, "istio_revision", state="absent", revision="default", namespace="istio-b")
+    assert removed["changed"], removed
+    assert ours(cluster, "deployment", "istio-b") == []
+    assert ours(cluster, "deployment", "istio-a") == ["deployment.apps/istiod"]
+    assert "validatingwebhookconfiguration.admissionregistration.k8s.io/istiod-default-validator" in \
+        ours(cluster, "validatingwebhookconfiguration")

@@ -240,6 +240,13 @@ def test_site_installs_with_a_cluster_and_uninstall_removes_only_our_objects(clu
     assert inventory == ["configmap/servicemesh-istio-crds-istio"]
     assert get(cluster, "crd", "virtualservices.networking.istio.io") is not None
 
+    crds_removed = playbook(cluster, "uninstall", istio_remove_crds=True)
+    assert crds_removed.ok, explain(crds_removed)
+    assert get(cluster, "crd", "virtualservices.networking.istio.io") is None
+    assert cluster.kubectl("get", "configmaps", "-n", "istio-system", "-l", "servicemesh.istio/inventory=true",
+                           "-o", "name").stdout.split() == []
+    assert get(cluster, "configmap", "foreign", "istio-system") is not None
+
 
 def test_site_renders_without_a_cluster(tmp_path):
     dest = str(tmp_path / "cp.yaml")

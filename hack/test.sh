@@ -9,7 +9,8 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 set +e
-python -m pytest -q "$@"
+# Two workers (this machine's cores); a test file stays on one worker, each worker has its own test API servers.
+python -m pytest -q -n 2 --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then

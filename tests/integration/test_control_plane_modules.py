@@ -194,3 +194,18 @@ def test_two_control_planes_named_default_in_two_namespaces(cluster):
     assert ours(cluster, "deployment", "istio-a") == ["deployment.apps/istiod"]
     assert "validatingwebhookconfiguration.admissionregistration.k8s.io/istiod-default-validator" in \
         ours(cluster, "validatingwebhookconfiguration")
+
+
+def test_tag_and_prune_check_mode_persist_nothing(cluster):
+    call(cluster, "istio_revision", version="v1.29.6", update_strategy=REVISION_BASED)
+    call(cluster, "istio_revision", version="v1.30.3", update_strategy=REVISION_BASED)
+    mark = cluster.last_request()
+    tag = call(cluster, "istio_revision_tag", check=True, diff=True, name="prod", control_plane="default")
+    assert tag["changed"] and "istio-revision-tag-prod" in str(tag["diff"]["after"])
+    pruned = call(cluster, "istio_prune", check=True, name="default")
+    assert pruned["changed"] and pruned["pruned"] == ["default-v1-29-6"]
+    assert cluster.writes(since=mark) == []
+    assert "deployment.apps/istiod-default-v1-29-6" in ours(cluster, "deployment", "istio-system")
+    assert ours(cluster, "mutatingwebhookconfiguration") == [
+        "mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-default-v1-29-6",
+        "mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-default-v1-30-3"]

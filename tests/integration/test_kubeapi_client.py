@@ -620,8 +620,9 @@ def test_custom_resource_status_default_survives_the_status_reset(kubeapi_dynami
 
 def test_null_decodes_into_string_fields_like_go(kubeapi_clean, core):
     code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
-                                       {"metadata": {"name": "nulls"}, "data": {"k": None}})
+                                       {"metadata": {"name": "nulls", "labels": {"a": None}}, "data": {"k": None}})
     assert code == 201, body
+    assert body["metadata"]["labels"] == {"a": ""} and body["data"] == {"k": ""}
     container = {"name": "c", "image": "i", "env": [{"name": "EMPTY", "value": None}]}
     deployment = {"metadata": {"name": "nulls"}, "spec": {
         "selector": {"matchLabels": {"app": "n"}},

@@ -156,6 +156,7 @@ class ApiCore:
     def _decode(self, call: Call, rt: ResourceType, obj: dict) -> dict:
         """What decoding does: prune and default custom resources, default built-ins."""
         if rt.builtin:
+            validation.decode_nulls(rt, obj)
             self._check_decodable(rt, obj)
             defaults.apply_defaults(rt.group, rt.kind, obj)
             return obj

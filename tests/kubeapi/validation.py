@@ -299,6 +299,18 @@ def _container_strings(spec: dict, prefix: str) -> str:
     return ""
 
 
+def decode_nulls(rt: ResourceType, obj: dict) -> None:
+    """Go decodes a JSON null inside map[string]string as the empty string; do the same."""
+    maps = [(obj.get("metadata") or {}).get(field) for field in ("labels", "annotations")]
+    if rt.group == "" and rt.kind in ("ConfigMap", "Secret"):
+        maps += [obj.get("data"), obj.get("stringData")]
+    for mapping in maps:
+        if isinstance(mapping, dict):
+            for key, value in mapping.items():
+                if value is None:
+                    mapping[key] = ""
+
+
 def decode_error(rt: ResourceType, obj: dict) -> str:
     """What decoding into the Go type would refuse, for the strings YAML most
     often turns into booleans or numbers; "" when nothing."""

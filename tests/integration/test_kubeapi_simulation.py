@@ -126,6 +126,42 @@ def test_unready_knob_and_daemonset_node_count(kubeapi_clean, apps_api, core_api
     assert apps_api.read_namespaced_daemon_set("agent", "app").status.number_ready == 2
 
 
+def test_daemonset_pods_one_per_node_and_on_delete_updates(kubeapi_clean, apps_api, core_api):
+    namespace(kubeapi_clean, "app")
+    kubeapi_clean.configure(nodes=3)
+    ds = deployment("agent", "app")
+    ds["kind"] = "DaemonSet"
+    del ds["spec"]["replicas"]
+    ds["spec"]["updateStrategy"] = {"type": "OnDelete"}
+    kubeapi_clean.simulate_pods("DaemonSet", "app", "agent")
+    apply(kubeapi_clean, ds)
+
+    def pods():
+        return {p.spec.node_name: p for p in core_api.list_namespaced_pod("app").items}
+
+    first = pods()
+    assert sorted(first) == ["node-1", "node-2", "node-3"]
+    ds["spec"]["template"]["spec"]["containers"][0]["image"] = "app:2"
+    apply(kubeapi_clean, ds)
+    assert {n: p.metadata.name for n, p in pods().items()} == {n: p.metadata.name for n, p in first.items()}
+    status = apps_api.read_namespaced_daemon_set("agent", "app").status
+    assert (status.updated_number_scheduled, status.number_ready, status.observed_generation) == (0, 3, 2)
+
+    core_api.delete_namespaced_pod(first["node-2"].metadata.name, "app")
+    after = pods()
+    assert sorted(after) == ["node-1", "node-2", "node-3"]
+    assert after["node-2"].metadata.name != first["node-2"].metadata.name
+    assert after["node-2"].metadata.labels["pod-template-generation"] == "2"
+    assert after["node-2"].spec.containers[0].image == "app:2"
+    assert after["node-1"].metadata.name == first["node-1"].metadata.name
+    assert apps_api.read_namespaced_daemon_set("agent", "app").status.updated_number_scheduled == 1
+
+    ds["spec"]["updateStrategy"] = {"type": "RollingUpdate"}
+    apply(kubeapi_clean, ds)
+    assert all(p.spec.containers[0].image == "app:2" for p in pods().values())
+    assert apps_api.read_namespaced_daemon_set("agent", "app").status.updated_number_scheduled == 3
+
+
 def test_workload_simulation_can_be_switched_off(kubeapi_factory):
     (cluster,) = kubeapi_factory(workloads=False)
     namespace(cluster, "app")

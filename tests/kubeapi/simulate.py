@@ -77,6 +77,7 @@ class SimulationMixin:
         self.unready: set = set()
         self.pod_workloads: set = set()
         self._making_pods = False
+        self._in_daemon_reconcile = False  # the simulated DaemonSet controller is at work (not re-entrant)
 
     # -- knobs --------------------------------------------------------------------------
 
@@ -183,6 +184,8 @@ class SimulationMixin:
                 if owner is not None and owner_rt is not None and self._wants_pods(owner_rt, owner) \
                         and not meta(owner).get("deletionTimestamp") and not self._namespace_terminating(found[1]):
                     self._reconcile_pods(owner_rt, owner)
+                    if owner_rt.kind == "DaemonSet" and self.config.workloads:
+                        self._set_workload_status(owner_rt, self.store.get(*found))
 
     def _namespace_terminating(self, namespace: str) -> bool:
         ns = self.store.get(("", "namespaces"), "", namespace)
@@ -213,13 +216,28 @@ class SimulationMixin:
         unready = self._is_unready(rt.kind, obj)
         generation = meta(obj).get("generation", 1)
         spec = obj.get("spec") or {}
-        if rt.kind == "DaemonSet":
+        if rt.kind == "DaemonSet" and self._wants_pods(rt, obj):
+            status = self._daemonset_status_from_pods(obj, generation)
+        elif rt.kind == "DaemonSet":
             status = _daemonset_status(self._node_count_for(spec), unready, generation)
         else:
             replicas = spec.get("replicas", 1)
             status = _replica_status(rt.kind, meta(obj)["name"], replicas, unready, generation,
                                      template_hash(spec.get("template")), obj.get("status") or {})
         self.controller_write(rt, obj, lambda o: o.__setitem__("status", status))
+
+    def _daemonset_status_from_pods(self, ds: dict, generation: int) -> dict:
+        """Counts as the DaemonSet controller reports them from its pods."""
+        digest = template_hash((ds.get("spec") or {}).get("template"))
+        pods = self._owned(ds, self.registry.storage_type("", "pods"))
+        ready = [p for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                        for c in (p.get("status") or {}).get("conditions") or [])]
+        desired = len(self._node_names_for(ds.get("spec") or {}))
+        updated = [p for p in pods if (meta(p).get("annotations") or {}).get("kubeapi.test/template-hash") == digest]
+        return {"currentNumberScheduled": len(pods), "desiredNumberScheduled": desired, "numberMisscheduled": 0,
+                "numberReady": len(ready), "numberAvailable": len(ready),
+                "numberUnavailable": max(desired - len(ready), 0), "observedGeneration": generation,
+                "updatedNumberScheduled": len(updated)}
 
     def _node_count_for(self, spec: dict) -> int:
         selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
@@ -247,10 +265,9 @@ class SimulationMixin:
         spec = obj.get("spec") or {}
         template = spec.get("template") or {}
         if rt.kind == "DaemonSet":
-            wanted = self._node_count_for(spec)
-            extra_labels = {"controller-revision-hash": template_hash(template),
-                            "pod-template-generation": str(meta(obj).get("generation", 1))}
-        elif rt.kind == "StatefulSet":
+            self._reconcile_daemonset(obj)
+            return
+        if rt.kind == "StatefulSet":
             wanted = spec.get("replicas", 1)
             extra_labels = {"controller-revision-hash": f"{meta(obj)['name']}-{template_hash(template)}"}
         else:
@@ -299,6 +316,45 @@ class SimulationMixin:
                 if obj is not None and not meta(obj).get("deletionTimestamp"):
                     out.append(obj)
         return out
+
+    def _reconcile_daemonset(self, ds: dict) -> None:
+        """One pod per matching node. RollingUpdate replaces pods of an older template at once (no
+        surge pacing); OnDelete leaves them until someone deletes them, as the controller does."""
+        if self._in_daemon_reconcile:
+            return
+        spec = ds.get("spec") or {}
+        template = spec.get("template") or {}
+        digest = template_hash(template)
+        on_delete = (spec.get("updateStrategy") or {}).get("type") == "OnDelete"
+        pod_rt = self.registry.storage_type("", "pods")
+        nodes = self._node_names_for(spec)
+        placed: dict = {}
+        labels = dict((template.get("metadata") or {}).get("labels") or {}, **{
+            "controller-revision-hash": digest, "pod-template-generation": str(meta(ds).get("generation", 1))})
+        annotations = dict((template.get("metadata") or {}).get("annotations") or {},
+                           **{"kubeapi.test/template-hash": digest})
+        # Deletions finish while this runs; their replacements are this run's job, not a nested one's.
+        self._in_daemon_reconcile = True
+        try:
+            for pod in self._owned(ds, pod_rt):
+                node = (pod.get("spec") or {}).get("nodeName")
+                stale = (meta(pod).get("annotations") or {}).get("kubeapi.test/template-hash") != digest
+                if node not in nodes or node in placed or (stale and not on_delete):
+                    self.delete_object(pod_rt, pod, "Background")
+                else:
+                    placed[node] = pod
+            for node in nodes:
+                if node not in placed:
+                    self.make_pod(meta(ds)["namespace"], f"{meta(ds)['name']}-{random_suffix()}", labels,
+                                  annotations, (template.get("spec") or {}), owner=ds, inject=True, node=node,
+                                  ready=not self._is_unready("DaemonSet", ds))
+        finally:
+            self._in_daemon_reconcile = False
+
+    def _node_names_for(self, spec: dict) -> list:
+        selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+        return [meta(n)["name"] for n in self.store.items(("", "nodes"))
+                if all((meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
 
     def _sync_owned_pods(self, owner: dict, template: dict, wanted: int, extra_labels: dict, kind: str) -> None:
         pod_rt = self.registry.storage_type("", "pods")

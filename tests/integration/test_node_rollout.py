@@ -1,0 +1,57 @@
+"""istio_node_rollout against the test API server's DaemonSet controller (OnDelete, one pod per node)."""
+import pytest
+
+from tests.helpers.ansible import run_module
+
+pytestmark = pytest.mark.integration
+
+
+def daemonset(image):
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ztunnel", "namespace": "ztunnel"},
+            "spec": {"selector": {"matchLabels": {"app": "ztunnel"}}, "updateStrategy": {"type": "OnDelete"},
+                     "template": {"metadata": {"labels": {"app": "ztunnel"}},
+                                  "spec": {"containers": [{"name": "istio-proxy", "image": image}]}}}}
+
+
+def pods_by_node(cluster):
+    _, _, body = cluster.http("GET", "/api/v1/namespaces/ztunnel/pods")
+    return {p["spec"]["nodeName"]: p for p in body["items"]}
+
+
+def apply(cluster, obj):
+    status, _, body = cluster.http("PATCH", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel?fieldManager=test",
+                                   obj, headers={"Content-Type": "application/apply-patch+yaml"})
+    assert status in (200, 201), body
+
+
+def test_rolls_one_node_at_a_time_and_then_has_nothing_to_do(kubeapi_clean):
+    cluster = kubeapi_clean
+    cluster.kubectl("create", "namespace", "ztunnel")
+    cluster.configure(nodes=3)
+    cluster.simulate_pods("DaemonSet", "ztunnel", "ztunnel")
+    apply(cluster, daemonset("ztunnel:1.29.6"))
+    before = pods_by_node(cluster)
+    apply(cluster, daemonset("ztunnel:1.30.3"))
+    assert pods_by_node(cluster) == before, "OnDelete: nothing is replaced until pods are deleted"
+
+    args = {"kubeconfig": cluster.kubeconfig, "poll_interval": 0.2, "wait_timeout": 30}
+    mark = cluster.last_request()
+    planned = run_module("servicemesh.istio.istio_node_rollout", args, check=True)
+    assert planned["changed"] and planned["rolled_nodes"] == ["node-1", "node-2", "node-3"]
+    assert cluster.writes(since=mark) == []
+
+    rolled = run_module("servicemesh.istio.istio_node_rollout", dict(args, nodes=["node-2", "node-1"]))
+    assert rolled["changed"] and rolled["rolled_nodes"] == ["node-2", "node-1"]
+    after = pods_by_node(cluster)
+    assert after["node-3"]["metadata"]["name"] == before["node-3"]["metadata"]["name"]
+    for node in ("node-1", "node-2"):
+        assert after[node]["spec"]["containers"][0]["image"] == "ztunnel:1.30.3"
+    deletes = [e for e in cluster.writes(since=mark) if e.get("verb") == "delete"]
+    assert [e["name"] for e in deletes] == [before["node-2"]["metadata"]["name"], before["node-1"]["metadata"]["name"]]
+
+    rest = run_module("servicemesh.istio.istio_node_rollout", args)
+    assert rest["rolled_nodes"] == ["node-3"] and rest["up_to_date_nodes"] == ["node-1", "node-2"]
+    mark = cluster.last_request()
+    done = run_module("servicemesh.istio.istio_node_rollout", args)
+    assert done["changed"] is False and done["rolled_nodes"] == []
+    assert cluster.writes(since=mark) == []

@@ -409,13 +409,31 @@ def resolve_tag_target(cluster: Any, revision: Optional[str], control_plane: Opt
     return target
 
 
+def _check_tag_stays_in_its_mesh(cluster: Any, tag: str, target: InventoryRecord, force: bool) -> None:
+    """Moving a tag between revisions of one control plane is routine; taking it from another control
+    plane (another mesh's namespaces follow it) needs ``force``."""
+    for old in inventory.list_records(cluster, kind=TAG):
+        current = find_revision(cluster, old.metadata.get("revision", ""), old.key.namespace) \
+            if old.key.name == tag else None
+        if current is None or force:
+            continue
+        if (current.metadata.get("controlPlane"), current.key.namespace) != \
+                (target.metadata.get("controlPlane"), target.key.namespace):
+            raise LifecycleError(
+                "tag %r points at revision %s of control plane %r (namespace %s); moving it to control plane %r "
+                "(namespace %s) would move that mesh's workloads; set force to do it"
+                % (tag, current.key.name, current.metadata.get("controlPlane"), current.key.namespace,
+                   target.metadata.get("controlPlane"), target.key.namespace))
+
+
 def install_tag(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalog, tag: str,
-                target: InventoryRecord, options: Options) -> Outcome:
+                target: InventoryRecord, options: Options, force: bool = False) -> Outcome:
     """Point ``tag`` at ``target``; moving it is the same call. The ``default`` tag also owns the
     cluster-wide default validator."""
     validate_tag_name(tag)
     if find_revision(cluster, tag) is not None:
         raise LifecycleError("tag %r would share its name with a revision; pick another name" % tag)
+    _check_tag_stays_in_its_mesh(cluster, tag, target, force)
     outcome = Outcome()
     plan = plan_from_record(target, catalog)
     for old in inventory.list_records(cluster, kind=TAG):

@@ -166,7 +166,8 @@ def _revision_tag(module) -> lifecycle.Outcome:
         return lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
     target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
                                           params.get("namespace"))
-    return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options)
+    return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options,
+                                 force=params["force"])
 
 
 def run_revision_tag(module) -> None:

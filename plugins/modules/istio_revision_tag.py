@@ -40,7 +40,9 @@ options:
     choices: [present, absent]
     default: present
   force:
-    description: Remove the tag even while namespaces use it.
+    description:
+      - With O(state=absent), remove the tag even while namespaces use it.
+      - With O(state=present), take the tag from another control plane (its namespaces then follow this one).
     type: bool
     default: false
 requirements:

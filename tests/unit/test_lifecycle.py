@@ -151,3 +151,18 @@ def test_control_planes_watching_other_clusters_do_not_overlap(cluster, renderer
     external = {"global": {"multiCluster": {"clusterName": "cluster2"}, "externalIstiod": True}}
     install(cluster, renderer, name="external", namespace="other", version="v1.30.3", values=external)
     assert lifecycle.is_external_istiod(external)
+
+
+def test_a_tag_is_not_taken_from_another_control_plane_without_force(cluster, renderer):
+    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
+    install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
+    install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
+    blue = lifecycle.resolve_tag_target(cluster, None, "blue", None)
+    green = lifecycle.resolve_tag_target(cluster, None, "green", None)
+    lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod", blue, OPTIONS)
+    cluster.reset_calls()
+    with pytest.raises(lifecycle.LifecycleError, match="control plane 'blue'.*set force"):
+        lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod", green, OPTIONS)
+    assert cluster.writes() == []
+    moved = lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod", green, OPTIONS, force=True)
+    assert moved.facts["revision"] == "green" and moved.facts["namespace"] == "other"

@@ -87,7 +87,8 @@ def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[st
 
 def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
     pods = cluster.list("v1", "Pod")
-    index = UsageIndex(cluster.list("v1", "Namespace"), pods, lifecycle.tag_targets(cluster))
+    tag_records = inventory.list_records(cluster, kind=lifecycle.TAG)
+    index = UsageIndex(cluster.list("v1", "Namespace"), pods, lifecycle.tag_targets(cluster, tag_records))
     agents = {kind: dataplane.agent_facts(cluster, kind) for kind in (dataplane.CNI, dataplane.ZTUNNEL)}
     revisions = [_revision_facts(cluster, index, record, catalog, agents)
                  for record in inventory.list_records(cluster, kind=lifecycle.REVISION)]
@@ -95,7 +96,7 @@ def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
              "revision": record.metadata.get("revision"),
              "namespaces": sorted(n for n in index.namespaces
                                   if namespace_reference(index.namespaces[n]) == record.key.name)}
-            for record in inventory.list_records(cluster, kind=lifecycle.TAG)]
+            for record in tag_records]
     control_planes = [_control_plane_facts(record, revisions)
                       for record in inventory.list_records(cluster, kind=lifecycle.CONTROL_PLANE)]
     facts = {"control_planes": control_planes, "revisions": revisions, "tags": tags,

@@ -102,8 +102,11 @@ def find_revision(cluster: Any, name: str, namespace: Optional[str] = None) -> O
     return matches[0] if matches else None
 
 
-def tag_targets(cluster: Any) -> Dict[str, str]:
-    return {r.key.name: r.metadata.get("revision", "") for r in inventory.list_records(cluster, kind=TAG)}
+def tag_targets(cluster: Any, records: Optional[List[InventoryRecord]] = None) -> Dict[str, str]:
+    """Tag name -> revision, from the tag records (read here unless given)."""
+    if records is None:
+        records = inventory.list_records(cluster, kind=TAG)
+    return {r.key.name: r.metadata.get("revision", "") for r in records}
 
 
 def usage_index(cluster: Any) -> UsageIndex:

@@ -71,6 +71,7 @@ VALUE_TYPES: Dict[str, str] = {
 }
 # Maps whose every value must be a string (Kubernetes env values, labels).
 STRING_MAPS = ("pilot.env", "ztunnel.env", "cni.env")
+_ABSENT = object()  # get_path default that no values tree can hold
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
@@ -196,7 +197,8 @@ def layer_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]
         merged = deep_merge(merged, PROFILES[name])
     merged = deep_merge(merged, base or {})
     merged = deep_merge(merged, user_values or {})
-    if platform and not get_path(merged, "global.platform"):
+    # absent, not falsy: a user's "" chooses no platform and must not become the platform option
+    if platform and get_path(merged, "global.platform", _ABSENT) is _ABSENT:
         set_path(merged, "global.platform", platform)
     return merged
 

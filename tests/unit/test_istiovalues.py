@@ -36,6 +36,15 @@ def test_platform_does_not_override_the_users_choice():
     assert values["global"]["platform"] == "gke"
 
 
+@pytest.mark.parametrize("platform", ["k3s", "openshift"])
+def test_users_empty_platform_is_kept(platform):
+    # "" is a choice (no platform profile), not a missing value
+    values = iv.layer_values(None, {"global": {"platform": ""}}, platform=platform)
+    assert values["global"]["platform"] == ""
+    cp = iv.control_plane_values(None, {"global": {"platform": ""}}, "istio-system", "", platform)
+    assert cp["global"]["platform"] == ""
+
+
 def test_forced_values():
     values = iv.control_plane_values("default", {"defaultRevision": "x", "pilot": {"autoscaleMin": 2}},
                                      "istio-cp", "foo")

@@ -437,18 +437,19 @@ def install_tag(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalo
     if find_revision(cluster, tag) is not None:
         raise LifecycleError("tag %r would share its name with a revision; pick another name" % tag)
     _check_tag_stays_in_its_mesh(cluster, tag, target, force)
-    outcome = Outcome()
     plan = plan_from_record(target, catalog)
-    for old in inventory.list_records(cluster, kind=TAG):
-        if old.key.name == tag and old.key.namespace != plan.namespace:
-            outcome.results.append(remove_unit(cluster, old.key, check_mode=options.check_mode))
     key = UnitKey(TAG, tag, plan.namespace)
     previous = inventory.load(cluster, key.namespace, key.kind, key.name)
     is_upgrade = previous is not None
+    # rendered before the first write (the removal below), so objects the renderer refuses change nothing
     rendered = renderer.revision_tag(plan, tag, is_upgrade=is_upgrade)
     objects = list(rendered.objects)
     if tag == DEFAULT_REVISION:
         objects += renderer.base(plan, include_crds=False, default_revision=plan.name, is_upgrade=is_upgrade).objects
+    outcome = Outcome()
+    for old in inventory.list_records(cluster, kind=TAG):
+        if old.key.name == tag and old.key.namespace != plan.namespace:
+            outcome.results.append(remove_unit(cluster, old.key, check_mode=options.check_mode))
     outcome.results.append(sync_unit(
         cluster, key, objects, metadata={"revision": plan.name, "version": plan.version.name},
         check_mode=options.check_mode, force_conflicts=options.force_conflicts, chart_version=rendered.version,

@@ -21,6 +21,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import (
     DEFAULT_REVISION, IN_PLACE, helm_revision_value, revision_name, validate_dns_label,
     validate_revision_name, validate_tag_name)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._duplicates import collapse_duplicates
 
 DEFAULT_NAMESPACE = "istio-system"
 DEFAULT_CNI_NAMESPACE = "istio-cni"
@@ -134,8 +135,10 @@ class ManifestRenderer:
                 namespace: str, is_upgrade: bool) -> Rendered:
         location = self.source.locate(chart, version)
         text = self.engine.render(location, values, release_name, namespace, is_upgrade=is_upgrade)
+        # here, so that every module renders the same objects and bad ones fail before any write
+        objects = [collapse_duplicates(obj) for obj in parse_manifests(text)]
         return Rendered(component, chart, location.version, location.origin, release_name, namespace,
-                        values, parse_manifests(text))
+                        values, objects)
 
     def istiod(self, plan: RevisionPlan, is_upgrade: bool = False) -> Rendered:
         return self._render("istiod", "istiod", plan.version.chart_version, plan.values, plan.release_name,

@@ -11,6 +11,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
     ControlPlane, ManifestRenderer, plan_revision)
 from ansible_collections.servicemesh.istio.plugins.module_utils._prune import parse_time
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import InvalidObject
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from tests.unit.k8s.fake_cluster import FakeCluster
 
@@ -166,3 +167,25 @@ def test_a_tag_is_not_taken_from_another_control_plane_without_force(cluster, re
     assert cluster.writes() == []
     moved = lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod", green, OPTIONS, force=True)
     assert moved.facts["revision"] == "green" and moved.facts["namespace"] == "other"
+
+
+class RefusingRenderer:
+    """Renders nothing: every call fails the way a refused rendered object does."""
+
+    def __getattr__(self, name):
+        def refuse(*args, **kwargs):
+            raise InvalidObject("Service other/istiod-revision-tag-prod: spec.ports has two different entries")
+        return refuse
+
+
+def test_moving_a_tag_renders_before_removing_it_elsewhere(cluster, renderer):
+    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
+    install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
+    install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
+    lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod",
+                          lifecycle.resolve_tag_target(cluster, None, "blue", None), OPTIONS)
+    green = lifecycle.resolve_tag_target(cluster, None, "green", None)
+    cluster.reset_calls()
+    with pytest.raises(InvalidObject, match="two different entries"):
+        lifecycle.install_tag(cluster, RefusingRenderer(), builtin_catalog(), "prod", green, OPTIONS, force=True)
+    assert cluster.writes() == []

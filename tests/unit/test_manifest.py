@@ -103,6 +103,30 @@ def test_ambient_profile_reaches_the_chart(renderer):
     assert env["PILOT_ENABLE_AMBIENT"] == "true"
 
 
+def discovery_env(rendered):
+    return find(rendered, "Deployment", "istiod")["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("version", ["v1.29.6", "v1.30.3"])
+def test_pilot_env_repeating_a_chart_variable_renders_it_once(renderer, version):
+    # Like upstream, the chart renders pilot.env and then its own PILOT_TRACE_SAMPLING (from traceSampling);
+    # server-side apply refuses the pair. One entry is left, where pilot.env put it, holding what the kubelet
+    # runs: the later, the chart's.
+    env = discovery_env(renderer.istiod(plan(version=version, values={"pilot": {"env": {
+        "PILOT_TRACE_SAMPLING": "50"}}})))
+    names = [e["name"] for e in env]
+    assert names == ["REVISION", "POD_NAMESPACE", "CA_TRUSTED_NODE_ACCOUNTS", "PILOT_TRACE_SAMPLING",
+                     "CLUSTER_ID", "PLATFORM"]
+    assert env[3] == {"name": "PILOT_TRACE_SAMPLING", "value": "1"}
+    # the chart's own key is what sets it
+    env = discovery_env(renderer.istiod(plan(version=version, values={"pilot": {
+        "env": {"PILOT_TRACE_SAMPLING": "50"}, "traceSampling": 50}})))
+    assert [e for e in env if e["name"] == "PILOT_TRACE_SAMPLING"] == [{"name": "PILOT_TRACE_SAMPLING", "value": "50"}]
+    # a pilot.env entry the chart renders before its own loses nothing: the user's is the later one
+    env = discovery_env(renderer.istiod(plan(version=version, values={"pilot": {"env": {"POD_NAMESPACE": "x"}}})))
+    assert [e for e in env if e["name"] == "POD_NAMESPACE"] == [{"name": "POD_NAMESPACE", "value": "x"}]
+
+
 def test_upgrade_render_leaves_validator_failure_policy_to_istiod(renderer):
     p = plan(name="default", version="v1.30.3")
     fresh = find(renderer.istiod(p), "ValidatingWebhookConfiguration", "istio-validator-istio-system")

@@ -122,7 +122,7 @@ class ObjectRef:
         name = metadata.get("name")
         if not api_version or not kind or not name:
             raise InvalidObject("object without apiVersion, kind or metadata.name: %s"
-                                % _short_json(obj))
+                                % short_json(obj))
         namespace = metadata.get("namespace") or ""
         if namespaced is False:
             namespace = ""
@@ -267,6 +267,6 @@ def combined_diff(entries: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
     return {"before": before, "after": after}
 
 
-def _short_json(obj: Any, limit: int = 200) -> str:
+def short_json(obj: Any, limit: int = 200) -> str:
     text = canonical_json(obj)
     return text if len(text) <= limit else text[:limit] + "..."

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
-from tests.helpers.ansible import ROOT, ansible_env
-
-BIN = os.path.dirname(sys.executable)
+from tests.helpers.ansible import ROOT
+from tests.helpers.artifact import BIN, build_artifact, galaxy, install_artifact
 
 # Paths relative to the checkout, as run output would leave them.
 DECOYS = [
@@ -62,22 +59,8 @@ def decoys():
             pass
 
 
-def galaxy(*args, env=None):
-    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy")] + list(args), cwd=ROOT, env=env or ansible_env(),
-                          capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
-
-
-def build(tmp_path):
-    out = tmp_path / "dist"
-    galaxy("collection", "build", "--output-path", str(out), ROOT)
-    (artifact,) = out.glob("servicemesh-istio-*.tar.gz")
-    return artifact
-
-
 def test_artifact_leaves_out_run_output_and_tooling(tmp_path, decoys):
-    artifact = build(tmp_path)
+    artifact = build_artifact(tmp_path)
     with tarfile.open(artifact) as tar:
         names = [name.rstrip("/") for name in tar.getnames()]
         manifest = json.load(tar.extractfile("MANIFEST.json"))
@@ -99,12 +82,9 @@ def test_artifact_leaves_out_run_output_and_tooling(tmp_path, decoys):
 
 
 def test_artifact_installs_offline(tmp_path):
-    artifact = build(tmp_path)
+    artifact = build_artifact(tmp_path)
     collections = tmp_path / "collections"
-    # Only the new tree (and the Python path, where the ansible package keeps kubernetes.core) is searched.
-    env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(collections)})
-    installed = galaxy("collection", "install", "--offline", "-p", str(collections), str(artifact), env=env)
-    assert "servicemesh.istio:0.2.0 was installed successfully" in installed.stdout, installed.stdout
+    env = install_artifact(artifact, collections)
     root = collections / "ansible_collections" / "servicemesh" / "istio"
     assert (root / "plugins" / "modules" / "istio_manifest.py").is_file() and not (root / "hack").exists()
 
@@ -114,4 +94,3 @@ def test_artifact_installs_offline(tmp_path):
                          env=env, capture_output=True, text=True, timeout=300, check=False)
     assert doc.returncode == 0, doc.stderr
     assert json.loads(doc.stdout)["servicemesh.istio.istio_manifest"]["doc"]["filename"].startswith(str(root))
-    shutil.rmtree(collections)

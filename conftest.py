@@ -38,7 +38,7 @@ if _collections not in sys.path:
     sys.path.insert(0, _collections)
 _export_collections_path(_collections)
 
-pytest_plugins = ["tests.kubeapi.fixtures"]
+pytest_plugins = ["tests.kubeapi.fixtures", "tests.cluster.fixtures"]
 
 
 @pytest.fixture(scope="session")

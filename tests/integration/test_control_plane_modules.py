@@ -1,4 +1,4 @@
-"""The control-plane modules through Ansible, against the test API server, with the fixture charts."""
+"""The control-plane modules through Ansible, on the real control plane, with the fixture charts."""
 import os
 
 import pytest
@@ -17,9 +17,9 @@ REVISION_BASED = {"type": "RevisionBased", "inactive_revision_deletion_grace_per
 
 
 @pytest.fixture
-def cluster(kubeapi_clean):
-    kubeapi_clean.kubectl("create", "namespace", "istio-system")
-    return kubeapi_clean
+def cluster(k8s_cluster):
+    k8s_cluster.kubectl("create", "namespace", "istio-system")
+    return k8s_cluster
 
 
 def call(cluster, module, check=False, diff=False, **args):

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.kubeapi.runtime import ClusterHandle
 
+from . import build
+
 READY_PREFIX = "testcluster ready: "
 MUTATING = ("create", "update", "patch", "delete", "deletecollection")
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -67,6 +69,13 @@ class RealCluster(ClusterHandle):
         self.user = user
         self.baseline: Set[Tuple[str, str, str]] = set()
         self._resources: Optional[List[Tuple[str, str, bool]]] = None
+
+    def kubectl(self, *args: str, input: Optional[str] = None, check: bool = True, timeout: float = 60,
+                binary: str = "") -> Any:
+        """kubectl of the control plane's own version (a real cluster rejects what a skewed one sends)."""
+        built = build.binaries().get("kubectl", "")
+        return super().kubectl(*args, input=input, check=check, timeout=timeout,
+                               binary=binary or (built if os.access(built, os.X_OK) else ""))
 
     # -- request log ----------------------------------------------------------------------------
 
@@ -203,16 +212,24 @@ class RealCluster(ClusterHandle):
     def _resource_types(self) -> List[Tuple[str, str, bool]]:
         """(list path prefix, plural, namespaced) of every kind that can be listed and deleted."""
         found = []
-        groups = [("api/v1", self.http("GET", "/api/v1")[2])]
-        for group in self.http("GET", "/apis")[2]["groups"]:
+        groups = [("api/v1", self._get_json("/api/v1"))]
+        for group in (self._get_json("/apis") or {}).get("groups") or []:
             version = group["preferredVersion"]["groupVersion"]
-            groups.append((f"apis/{version}", self.http("GET", f"/apis/{version}")[2]))
+            groups.append((f"apis/{version}", self._get_json(f"/apis/{version}")))
         for prefix, listing in groups:
             for res in (listing or {}).get("resources") or []:
                 verbs = set(res.get("verbs") or [])
                 if "/" not in res["name"] and {"list", "delete"} <= verbs:
                     found.append((prefix, res["name"], bool(res.get("namespaced"))))
         return found
+
+    def _get_json(self, path: str) -> Optional[dict]:
+        """A GET that may race with a group or kind being removed (then None)."""
+        status, _, raw = self.http("GET", path, raw=True)
+        try:
+            return json.loads(raw) if status == 200 else None
+        except ValueError:
+            return None
 
     def _inventory(self) -> Set[Tuple[str, str, str]]:
         """(resource, namespace, name) of what is there now, leaving out the namespaces' contents
@@ -221,10 +238,8 @@ class RealCluster(ClusterHandle):
         for prefix, plural, namespaced in self._resource_types():
             if namespaced and plural in SYSTEM_KINDS:
                 continue
-            status, _, body = self.http("GET", f"/{prefix}/{plural}")
-            if status != 200:
-                continue
-            for item in body.get("items") or []:
+            body = self._get_json(f"/{prefix}/{plural}")
+            for item in (body or {}).get("items") or []:
                 meta = item["metadata"]
                 namespace = meta.get("namespace", "")
                 if namespaced and namespace not in BUILTIN_NAMESPACES:

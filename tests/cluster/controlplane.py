@@ -28,6 +28,7 @@ from tests.kubeapi import certs, kubeconfig as kubeconfig_mod
 
 from . import build
 from .injector import IstiodStandIn
+from .runtime import node_object
 
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.1/16"
@@ -214,14 +215,8 @@ class ControlPlane:
         return result.stdout
 
     def _create_nodes(self) -> None:
-        nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {
-            "name": f"node-{i}", "annotations": {"kwok.x-k8s.io/node": "fake"},
-            "labels": {"kubernetes.io/hostname": f"node-{i}", "kubernetes.io/os": "linux",
-                       "kubernetes.io/arch": "amd64", "type": "kwok"}},
-            "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "250"},
-                       "capacity": {"cpu": "32", "memory": "256Gi", "pods": "250"}}}
-            for i in range(1, self.nodes + 1)]
-        self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(nodes))
+        self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([node_object(f"node-{i}")
+                                                                   for i in range(1, self.nodes + 1)]))
 
     def _wait_default_service_account(self) -> None:
         """Pods can be created once the service-account controller has run."""

@@ -8,7 +8,8 @@
 Each test worker starts its clusters on first use and keeps them for the session (a start takes
 seconds, a reset much less). With ``ISTIO_TEST_KUBECONFIG`` set, the tests run on that existing
 cluster instead (its contexts in order, or the current one); it has no request log, so tests that
-count writes fail there rather than pass unchecked.
+count writes fail there rather than pass unchecked. ``ISTIO_TEST_SERVER=kubeapi`` hands the same
+tests the Python test server instead (``benchmarks/bench_suite.py`` compares the two).
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ import yaml
 
 from tests.kubeapi import kubeconfig as kubeconfig_mod
 from tests.kubeapi.fixtures import ClusterSet
+from tests.kubeapi.runtime import KubeAPI
 
 from .controlplane import ControlPlane, build
 from .runtime import RealCluster, handle_for
 
 EXTERNAL = "ISTIO_TEST_KUBECONFIG"
+SERVER_SWITCH = "ISTIO_TEST_SERVER"
 
 
 class ClusterPool:
@@ -129,17 +132,31 @@ def k8s_pool() -> Iterator[object]:
     pool.stop()
 
 
+def on_python_server() -> bool:
+    """``ISTIO_TEST_SERVER=kubeapi`` runs the same tests on the Python server (for the benchmark)."""
+    return os.environ.get(SERVER_SWITCH) == "kubeapi"
+
+
 @pytest.fixture
-def k8s_cluster(k8s_pool) -> RealCluster:
+def k8s_cluster(request: pytest.FixtureRequest) -> RealCluster:
     """One real cluster, reset to how it started."""
-    cluster = k8s_pool.take(1)[0]
+    if on_python_server():
+        return request.getfixturevalue("kubeapi_clean")
+    cluster = request.getfixturevalue("k8s_pool").take(1)[0]
     cluster.reset()
     return cluster
 
 
 @pytest.fixture
-def k8s_clusters(request: pytest.FixtureRequest, k8s_pool) -> ClusterSet:
+def k8s_clusters(request: pytest.FixtureRequest) -> ClusterSet:
     """Several real clusters (2 unless parametrized indirectly), reset to how they started."""
-    clusters = k8s_pool.take(int(getattr(request, "param", 2)))
+    count = int(getattr(request, "param", 2))
+    if on_python_server():
+        sets = request.getfixturevalue("_kubeapi_sets")
+        if count not in sets:
+            sets[count] = KubeAPI(count).start()
+        clusters = ClusterSet(sets[count].handles, sets[count].kubeconfig)
+    else:
+        clusters = request.getfixturevalue("k8s_pool").take(count)
     clusters.reset()
     return clusters

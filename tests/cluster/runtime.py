@@ -20,7 +20,7 @@ import json
 import os
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.kubeapi.runtime import ClusterHandle
@@ -247,6 +247,16 @@ class RealCluster(ClusterHandle):
                 seen.add((f"{prefix}/{plural}", namespace, meta["name"]))
         return seen
 
+    def all_objects(self) -> Iterator[Tuple[Tuple[str, str], dict]]:
+        """((group, plural), object) of everything stored, but what the control plane itself keeps
+        churning (events, leases, endpoints); the same shape as the Python server's store."""
+        for prefix, plural, namespaced in self._resource_types():
+            if namespaced and plural in SYSTEM_KINDS:
+                continue
+            group = prefix.split("/")[1] if prefix.startswith("apis/") else ""
+            for item in (self._get_json(f"/{prefix}/{plural}") or {}).get("items") or []:
+                yield (group, plural), item
+
     def record_baseline(self) -> None:
         self.baseline = self._inventory()
 
@@ -289,8 +299,11 @@ class RealCluster(ClusterHandle):
     def set_unready(self, *args: Any, **kwargs: Any) -> None:
         self._not_here("set_unready")
 
-    def simulate_pods(self, *args: Any, **kwargs: Any) -> None:
-        self._not_here("simulate_pods")
+    def simulate_pods(self, kind: str, namespace: str, name: str, enabled: bool = True) -> None:
+        """Nothing to switch on: the real controllers and kwok run every workload's pods."""
+        del kind, namespace, name
+        if not enabled:
+            self._not_here("workloads without pods")
 
     def inject_fault(self, **spec: Any) -> dict:
         self._not_here("fault injection")
@@ -298,11 +311,35 @@ class RealCluster(ClusterHandle):
     def clear_faults(self) -> None:
         self._not_here("fault injection")
 
-    def configure(self, **flags: Any) -> dict:
-        self._not_here("configure")
+    def configure(self, nodes: Optional[int] = None, **flags: Any) -> dict:
+        """Only the node count can be set here: nodes node-1..node-N (kwok runs them)."""
+        if flags:
+            self._not_here("configure(%s)" % ", ".join(flags))
+        if nodes is not None:
+            self._set_nodes(nodes)
+        return {"nodes": nodes}
+
+    def _set_nodes(self, count: int) -> None:
+        wanted = {f"node-{i}" for i in range(1, count + 1)}
+        have = {item["metadata"]["name"] for item in (self._get_json("/api/v1/nodes") or {}).get("items") or []}
+        for name in sorted(wanted - have):
+            status, _, body = self.http("POST", "/api/v1/nodes", node_object(name))
+            if status != 201:
+                raise AssertionError(f"creating node {name}: {status} {body}")
+        for name in sorted(have - wanted):
+            self.http("DELETE", f"/api/v1/nodes/{name}")
 
     def reset_log(self) -> None:
         self._not_here("reset_log")
+
+
+def node_object(name: str) -> dict:
+    """A node kwok takes over (it manages every node) with room for any test's pods."""
+    room = {"cpu": "32", "memory": "256Gi", "pods": "250"}
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {
+        "name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+        "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                   "type": "kwok"}}, "status": {"allocatable": room, "capacity": room}}
 
 
 def handle_for(plane: Any, kubeconfig: str, workdir: str) -> RealCluster:

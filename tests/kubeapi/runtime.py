@@ -245,6 +245,10 @@ class LocalCluster(ClusterHandle):
     def get_object(self, kind: str, namespace: str, name: str) -> Optional[dict]:
         return self.cluster.get_object(kind, namespace, name)
 
+    def all_objects(self):
+        """((group, plural), object) of everything stored (as the real cluster's handle gives it)."""
+        return self.cluster.store.all_objects()
+
 
 class RemoteCluster(ClusterHandle):
     """Handle on a cluster served by another process: knobs go through /_test/."""

@@ -330,9 +330,10 @@ def test_server_side_apply_lifecycle(kubeapi_dynamic, core, kubeapi_clean):
         kubeapi_dynamic.server_side_apply(deployments, body=other, field_manager="scaler")
     body = status_of(info.value)
     assert info.value.status == 409 and body["reason"] == "Conflict"
-    assert body["message"] == 'Apply failed with 1 conflict: conflict with "installer" using apps/v1: .spec.replicas'
-    assert body["details"]["causes"] == [{"reason": "FieldManagerConflict", "field": ".spec.replicas",
-                                          "message": 'conflict with "installer" using apps/v1'}]
+    # Appliers are named without an API version (updaters get "using apps/v1").
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "installer": .spec.replicas'
+    assert body["details"] == {"causes": [{"reason": "FieldManagerConflict", "field": ".spec.replicas",
+                                           "message": 'conflict with "installer"'}]}
     forced = kubeapi_dynamic.server_side_apply(deployments, body=other, field_manager="scaler", force_conflicts=True)
     assert forced.spec.replicas == 5
     owners = {m.manager: m.fieldsV1.to_dict() for m in forced.metadata.managedFields}

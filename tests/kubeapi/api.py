@@ -16,9 +16,9 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from . import crschema, defaults, patch as patches, ssa, validation
+from . import crschema, defaults, patch as patches, ssa, typed, validation
 from .errors import (ApiError, FieldError, already_exists, bad_request, invalid,
-                     not_found, stale_conflict, unsupported_media_type)
+                     not_found, plain_error, stale_conflict, unsupported_media_type)
 from .registry import Registry, ResourceType
 from .selectors import field_matcher, label_matcher, parse_field_selector, parse_label_selector
 from .store import Store, meta
@@ -154,20 +154,34 @@ class ApiCore:
                                         f"{namespace} is being terminated", "field": "metadata.namespace"}]})
 
     def _decode(self, call: Call, rt: ResourceType, obj: dict) -> dict:
-        """What decoding does: prune and default custom resources, default built-ins."""
+        """What decoding does: prune and default custom resources; for built-ins
+        drop unknown fields, encode as the Go type would, warn about duplicates
+        and default."""
         if rt.builtin:
             validation.decode_nulls(rt, obj)
             self._check_decodable(rt, obj)
+            root = typed.kind_type(rt.group, rt.version, rt.kind)
+            if root is not None:
+                unknown = typed.prune_unknown(obj, root)
+                try:
+                    typed.normalize(obj, root)
+                except typed.DecodeError as exc:
+                    raise self._undecodable(rt, exc.in_field) from None
+                self._field_validation(call, rt, unknown)
+            call.warnings.extend(validation.duplicate_warnings(rt, obj))
             defaults.apply_defaults(rt.group, rt.kind, obj)
             return obj
         pruned, unknown = crschema.prune(obj, rt.openapi)
         self._field_validation(call, rt, unknown)
         return crschema.apply_defaults(pruned, rt.openapi)
 
+    def _undecodable(self, rt: ResourceType, problem: str) -> ApiError:
+        return bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {problem}')
+
     def _check_decodable(self, rt: ResourceType, obj: dict) -> None:
         problem = validation.decode_error(rt, obj)
         if problem:
-            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {problem}')
+            raise self._undecodable(rt, problem)
 
     def _field_validation(self, call: Call, rt: ResourceType, unknown: list[str]) -> None:
         if not unknown:
@@ -471,6 +485,8 @@ class ApiCore:
             raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
                            "required for apply patch", "Invalid")
         config = self._check_type(rt, call.body)
+        sent = _gvknn(rt, config)
+        self._check_typed_patch(rt, config, sent)
         name = config["metadata"].get("name")
         if name and name != call.name:
             raise bad_request(f"the name of the object ({name}) does not match the name on the URL ({call.name})")
@@ -484,32 +500,53 @@ class ApiCore:
             if call.subresource:
                 raise not_found(rt.plural, rt.group, call.name)
             merged, managed = ssa.apply(None, config, rt.schema, manager, rt.group_version, force, scope,
-                                        "", rt.kind, rt.group, rt.builtin)
-            merged = self._decode_builtin(rt, deep(merged))
+                                        "", rt.builtin)
+            merged = self._decode_builtin(rt, deep(merged), sent)
             return self._create(call, merged, managed)
         live = self._comparable(old, rt)
         merged, managed = ssa.apply(live, config, rt.schema, manager, rt.group_version, force, scope,
-                                    call.subresource, rt.kind, rt.group, rt.builtin)
-        merged = self._decode_builtin(rt, deep(merged))
+                                    call.subresource, rt.builtin)
+        merged = self._decode_builtin(rt, deep(merged), _gvknn(rt, merged))
         merged["metadata"].pop("resourceVersion", None)
         wanted = config["metadata"].get("resourceVersion")
         if wanted:
             merged["metadata"]["resourceVersion"] = wanted
         return self._update(call, old, merged, managed)
 
+    def _check_typed_patch(self, rt: ResourceType, config: dict, sent: str) -> None:
+        """Server-side apply converts the configuration of a built-in kind to a
+        typed value first; undeclared fields, wrong JSON types and duplicate keys
+        fail there, whatever ``fieldValidation`` says, with a plain 500."""
+        root = typed.kind_type(rt.group, rt.version, rt.kind) if rt.builtin else None
+        if root is None:
+            return
+        problems = typed.patch_errors(config, root, rt.schema)
+        if problems:
+            rendered = problems[0] if len(problems) == 1 else "errors:\n" + "\n".join(f"  {p}" for p in problems)
+            raise plain_error(f"failed to create typed patch object ({sent}): {rendered}")
+
     def _apply_config(self, call: Call, rt: ResourceType, config: dict) -> dict:
         if rt.builtin:
-            self._check_decodable(rt, config)
+            if typed.kind_type(rt.group, rt.version, rt.kind) is None:
+                self._check_decodable(rt, config)
             return config
         pruned, unknown = crschema.prune(config, rt.openapi)
         self._field_validation(call, rt, unknown)
         return pruned
 
-    def _decode_builtin(self, rt: ResourceType, obj: dict) -> dict:
-        if rt.builtin:
-            defaults.apply_defaults(rt.group, rt.kind, obj)
-        else:
-            obj = crschema.apply_defaults(obj, rt.openapi)
+    def _decode_builtin(self, rt: ResourceType, obj: dict, gvknn: str) -> dict:
+        """The merged object of an apply, converted to the Go type and defaulted."""
+        if not rt.builtin:
+            return crschema.apply_defaults(obj, rt.openapi)
+        root = typed.kind_type(rt.group, rt.version, rt.kind)
+        try:
+            if root is not None:
+                typed.normalize(obj, root)
+        except typed.DecodeError as exc:
+            gvk = f"{rt.group}/{rt.version}, Kind={rt.kind}"
+            raise plain_error(f"failed to convert new object ({gvknn}) to proper version: unable to convert "
+                              f"unstructured object to {gvk}: {exc}") from None
+        defaults.apply_defaults(rt.group, rt.kind, obj)
         return obj
 
     # -- scale subresource ---------------------------------------------------------------------
@@ -626,6 +663,12 @@ def _ordered_meta(m: dict) -> dict:
     out = {k: m[k] for k in META_ORDER if k in m}
     out.update({k: v for k, v in m.items() if k not in out})
     return out
+
+
+def _gvknn(rt: ResourceType, obj: dict) -> str:
+    """``namespace/name; group/version, Kind=Kind`` of an object, as Go's field manager names it."""
+    m = meta(obj)
+    return f"{m.get('namespace') or ''}/{m.get('name') or ''}; {rt.group}/{rt.version}, Kind={rt.kind}"
 
 
 def _spec_of(obj: dict, rt: ResourceType) -> dict:

@@ -144,6 +144,12 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, message, "BadRequest")
 
 
+def plain_error(message: str) -> ApiError:
+    """A Go error that is no API status (e.g. server-side apply's typed
+    conversion): the server answers 500 with neither reason nor details."""
+    return ApiError(500, message, "")
+
+
 def method_not_allowed(verb: str, resource: str, group: str) -> ApiError:
     return ApiError(405, f"{verb} is not supported on resources of kind {qualified(resource, group)!r}",
                     "MethodNotAllowed")

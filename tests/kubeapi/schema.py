@@ -53,6 +53,7 @@ ANY_MAP = Node(is_map=True, unknown_is_map=True)
 ANY_MAP.elem = ANY_MAP
 ATOMIC = Node(atomic=True, list_type="atomic")
 SCALAR_MAP = Node(is_map=True)          # map[string]string and friends
+ATOMIC_MAP = Node(is_map=True, atomic=True)   # +mapType=atomic: owned and replaced as a whole
 
 
 def struct(zero: bool = False, atomic: bool = False, smp: str = "", **fields: Node) -> Node:
@@ -111,7 +112,7 @@ POD_SPEC = struct(
     resourceClaims=list_map(("name",), smp="merge,retainKeys"),
     tolerations=atomic_list(),
     readinessGates=atomic_list(),
-    nodeSelector=SCALAR_MAP,
+    nodeSelector=ATOMIC_MAP,
 )
 
 POD_TEMPLATE = struct(zero=True, metadata=OBJECT_META, spec=POD_SPEC)
@@ -143,7 +144,7 @@ BUILTIN: dict[tuple[str, str], Node] = {
                                             containerStatuses=atomic_list(),
                                             initContainerStatuses=atomic_list())),
     ("", "PodTemplate"): kind_root(template=POD_TEMPLATE),
-    ("", "Service"): kind_root(struct(zero=True, ports=SERVICE_PORTS, selector=SCALAR_MAP,
+    ("", "Service"): kind_root(struct(zero=True, ports=SERVICE_PORTS, selector=ATOMIC_MAP,
                                       clusterIPs=ATOMIC, ipFamilies=ATOMIC, externalIPs=ATOMIC),
                                struct(zero=True, conditions=CONDITIONS)),
     ("", "Namespace"): kind_root(struct(zero=True, finalizers=ATOMIC), STATUS),
@@ -157,7 +158,7 @@ BUILTIN: dict[tuple[str, str], Node] = {
     ("", "ResourceQuota"): kind_root(struct(zero=True, hard=SCALAR_MAP, scopes=ATOMIC),
                                      struct(zero=True, hard=SCALAR_MAP, used=SCALAR_MAP)),
     ("", "LimitRange"): kind_root(struct(zero=True, limits=atomic_list())),
-    ("", "ReplicationController"): kind_root(struct(zero=True, selector=SCALAR_MAP, template=POD_TEMPLATE),
+    ("", "ReplicationController"): kind_root(struct(zero=True, selector=ATOMIC_MAP, template=POD_TEMPLATE),
                                              WORKLOAD_STATUS),
     ("", "PersistentVolumeClaim"): kind_root(struct(zero=True, accessModes=ATOMIC), STATUS),
     ("apps", "Deployment"): kind_root(

@@ -291,7 +291,7 @@ class KubeHandler(BaseHTTPRequestHandler):
             record["name"] = meta(result).get("name", "")
         headers = {}
         if call.warnings:
-            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in call.warnings)
+            headers["Warning"] = ", ".join(f'299 - "{_quoted(w)}"' for w in call.warnings)
         if isinstance(result, bytes):
             self.send_bytes(code, result, "text/plain")
             return
@@ -518,6 +518,11 @@ class KubeHandler(BaseHTTPRequestHandler):
         data = json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+
+def _quoted(text: str) -> str:
+    """A warning's text inside the quoted string of a ``Warning`` header."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def make_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:

@@ -160,20 +160,31 @@ def _compare_maps(old: Any, new: Any, node: Node, path: Path, out: Comparison, t
                  path + ("f:" + key,), out, typed)
 
 
-def _index_items(items: Any, node: Node) -> dict:
-    indexed: dict = {}
+def _group_items(items: Any, node: Node) -> dict:
+    """Items by path element; a key that occurs more than once (create and
+    update accept that) maps to all its items."""
+    grouped: dict = {}
     for item in items if isinstance(items, list) else []:
-        indexed[item_element(item, node)] = item
-    return indexed
+        grouped.setdefault(item_element(item, node), []).append(item)
+    return grouped
 
 
 def _compare_lists(old: Any, new: Any, node: Node, path: Path, out: Comparison, typed: bool) -> None:
-    old_items = _index_items(old, node)
-    new_items = _index_items(new, node)
+    old_groups = _group_items(old, node)
+    new_groups = _group_items(new, node)
     item_node = node.item() if node.list_type == "map" else Node()
-    for element in list(old_items) + [e for e in new_items if e not in old_items]:
-        before = old_items.get(element, MISSING)
-        after = new_items.get(element, MISSING)
+    for element in list(old_groups) + [e for e in new_groups if e not in old_groups]:
+        before_all = old_groups.get(element, [])
+        after_all = new_groups.get(element, [])
+        if len(before_all) > 1 or len(after_all) > 1:
+            # Duplicated keys are owned as a whole, without their fields, as
+            # structured-merge-diff does.
+            if before_all != after_all:
+                target = out.added if not before_all else out.removed if not after_all else out.modified
+                target.add(path + (element,))
+            continue
+        before = before_all[0] if before_all else MISSING
+        after = after_all[0] if after_all else MISSING
         if node.list_type == "set":
             if before is MISSING:
                 out.added.add(path + (element,))
@@ -213,6 +224,8 @@ def _merge_lists(live: list, config: list, node: Node) -> list:
     conf_pes = [item_element(v, node) for v in config]
     live_by = dict(zip(live_pes, live))
     conf_by = dict(zip(conf_pes, config))
+    for pe in {pe for pe in live_pes if live_pes.count(pe) > 1}:
+        live_by[pe] = MISSING       # an applied item replaces all live duplicates of its key
     shared = [pe for pe in conf_pes if pe in live_by]
     item_node = node.item() if node.list_type == "map" else Node()
     out, done = [], set()
@@ -234,7 +247,7 @@ def _merge_lists(live: list, config: list, node: Node) -> list:
         if li < len(live_pes):
             pe = live_pes[li]
             if pe not in conf_by:
-                out.append(live_by[pe])
+                out.append(live[li])
                 li += 1
                 continue
             if pe in done:
@@ -452,30 +465,37 @@ def _strip_for_apply(obj: Any) -> Any:
     return out
 
 
-def conflict_error(conflicts: dict, kind: str, group: str, name: str) -> ApiError:
-    """409 in the shape kube-apiserver uses for apply conflicts."""
+def _manager_text(entry: "Entry") -> str:
+    """A manager as conflict messages name it: appliers by name, updaters with
+    their API version (and subresource)."""
+    text = json.dumps(entry.manager)
+    if entry.subresource:
+        text += f" with subresource {json.dumps(entry.subresource)}"
+    if entry.operation == "Update":
+        text += f" using {entry.api_version}"
+    return text
+
+
+def conflict_error(conflicts: dict) -> ApiError:
+    """409 in the shape kube-apiserver uses for apply conflicts; ``conflicts``
+    maps managers (``_manager_text``) to the paths they own that the apply changes."""
     total = sum(len(paths) for paths in conflicts.values())
     causes = []
     lines = []
-    for (manager, version), paths in sorted(conflicts.items()):
+    for manager, paths in sorted(conflicts.items()):
         rendered = sorted(render_path(p) for p in paths)
         for text in rendered:
-            causes.append({"reason": "FieldManagerConflict",
-                           "message": f'conflict with "{manager}" using {version}', "field": text})
-        if len(rendered) == 1:
-            lines.append(f'conflict with "{manager}" using {version}: {rendered[0]}')
-        else:
-            lines.append(f'conflicts with "{manager}" using {version}:\n' + "\n".join(f"- {t}" for t in rendered))
-    plural = "conflict" if total == 1 else "conflicts"
-    message = f"Apply failed with {total} {plural}: " + "\n".join(lines)
-    details = {"name": name, "kind": kind, "causes": causes}
-    if group:
-        details["group"] = group
-    return ApiError(409, message, "Conflict", details)
+            causes.append({"reason": "FieldManagerConflict", "message": f"conflict with {manager}", "field": text})
+        lines.append(f"conflicts with {manager}:\n" + "\n".join(f"- {t}" for t in rendered))
+    if total == 1:
+        message = f"Apply failed with 1 conflict: {causes[0]['message']}: {causes[0]['field']}"
+    else:
+        message = f"Apply failed with {total} conflicts: " + "\n".join(lines)
+    return ApiError(409, message, "Conflict", {"causes": causes})   # no name or kind, as the real server
 
 
 def apply(live: Optional[dict], config: dict, node: Node, manager: str, api_version: str, force: bool,
-          scope: str, subresource: str, kind: str, group: str, typed: bool = False) -> tuple[dict, list[dict]]:
+          scope: str, subresource: str, typed: bool = False) -> tuple[dict, list[dict]]:
     """Merge ``config`` into ``live`` for ``manager``; return the new object
     (managedFields not yet set) and the new managedFields list."""
     ignored = scope_filter(scope)
@@ -499,10 +519,9 @@ def apply(live: Optional[dict], config: dict, node: Node, manager: str, api_vers
     for entry in others:
         clash = entry.fields & changed
         if clash:
-            conflicts[(entry.manager, entry.api_version)] = clash
+            conflicts.setdefault(_manager_text(entry), set()).update(clash)
     if conflicts and not force:
-        name = ((live or config).get("metadata") or {}).get("name", "")
-        raise conflict_error(conflicts, kind, group, name)
+        raise conflict_error(conflicts)
     for entry in others:
         entry.fields = entry.fields - changed - removed
     unchanged = previous is not None and previous.fields == config_set and previous.api_version == api_version

@@ -2,6 +2,7 @@
 annotations, and the per-kind rules clients most often trip over."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Callable, Optional
 
@@ -126,7 +127,65 @@ def _containers(pod_spec: dict, base: str) -> list[FieldError]:
         seen.add(name)
         if not (container or {}).get("image"):
             errors.append(FieldError(f"{base}.containers[{i}].image", "Required value"))
+        errors.extend(_mount_paths(container or {}, f"{base}.containers[{i}]"))
+    return errors + _volume_names(pod_spec, base)
+
+
+def _volume_names(pod_spec: dict, base: str) -> list[FieldError]:
+    errors, seen = [], set()
+    for i, volume in enumerate(pod_spec.get("volumes") or []):
+        name = volume.get("name") if isinstance(volume, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            errors.append(FieldError(f"{base}.volumes[{i}].name", "Duplicate value", "", name, True))
+        seen.add(name)
     return errors
+
+
+def _mount_paths(container: dict, base: str) -> list[FieldError]:
+    errors, seen = [], set()
+    for i, mount in enumerate(container.get("volumeMounts") or []):
+        path = mount.get("mountPath") if isinstance(mount, dict) else None
+        if not isinstance(path, str):
+            continue
+        if path in seen:
+            errors.append(FieldError(f"{base}.volumeMounts[{i}].mountPath", "Invalid value", "must be unique",
+                                     path, True))
+        seen.add(path)
+    return errors
+
+
+class GoValue:
+    """A value rendered as the Go validator prints it (not quoted)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def port_num_or_name_errors(port, path: str) -> list[FieldError]:
+    """A port given by number (1-65535) or by IANA service name."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        if 0 < port < 65536:
+            return []
+        return [FieldError(path, "Invalid value", "must be between 1 and 65535, inclusive", port, True)]
+    if not isinstance(port, str):
+        return []
+    problems = []
+    if len(port) > 15:
+        problems.append("must be no more than 15 characters")
+    if not re.fullmatch(r"[-a-z0-9]+", port):
+        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search(r"[a-z]", port):
+        problems.append("must contain at least one letter (a-z)")
+    if "--" in port:
+        problems.append("must not contain consecutive hyphens")
+    if port[:1] == "-" or port[-1:] == "-":
+        problems.append("must not begin or end with a hyphen")
+    return [FieldError(path, "Invalid value", problem, port, True) for problem in problems]
 
 
 def _pod(obj: dict) -> list[FieldError]:
@@ -138,7 +197,8 @@ def _service(obj: dict) -> list[FieldError]:
     errors = []
     if spec.get("type") not in ("ExternalName",) and spec.get("clusterIP") != "None" and not spec.get("ports"):
         errors.append(FieldError("spec.ports", "Required value"))
-    names = set()
+    names: set = set()
+    keys: set = set()
     for i, port in enumerate(spec.get("ports") or []):
         if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
             errors.append(FieldError(f"spec.ports[{i}].port", "Invalid value",
@@ -148,6 +208,18 @@ def _service(obj: dict) -> list[FieldError]:
         if port.get("name") in names:
             errors.append(FieldError(f"spec.ports[{i}].name", "Duplicate value", "", port.get("name"), True))
         names.add(port.get("name"))
+        if "targetPort" in port:
+            errors.extend(port_num_or_name_errors(port["targetPort"], f"spec.ports[{i}].targetPort"))
+        key = (port.get("port"), str(port.get("protocol") or "TCP"))
+        if not isinstance(key[0], int):
+            continue
+        if key in keys:
+            # the Go validator prints the key struct it compares
+            value = {"Name": "", "Protocol": key[1], "AppProtocol": None, "Port": key[0], "TargetPort": 0,
+                     "NodePort": 0}
+            errors.append(FieldError(f"spec.ports[{i}]", "Duplicate value", "",
+                                     GoValue(json.dumps(value, separators=(",", ":"))), True))
+        keys.add(key)
     return errors
 
 
@@ -331,3 +403,84 @@ def decode_error(rt: ResourceType, obj: dict) -> str:
     if isinstance(template_spec, dict):
         return _container_strings(template_spec, "spec.template.spec")
     return ""
+
+
+# --- warnings: duplicates that create and update accept (server-side apply refuses them) ------
+
+POD_SPEC_PATHS = {
+    ("", "Pod"): "spec", ("", "PodTemplate"): "template.spec", ("", "ReplicationController"): "spec.template.spec",
+    ("apps", "Deployment"): "spec.template.spec", ("apps", "DaemonSet"): "spec.template.spec",
+    ("apps", "StatefulSet"): "spec.template.spec", ("apps", "ReplicaSet"): "spec.template.spec",
+    ("batch", "Job"): "spec.template.spec", ("batch", "CronJob"): "spec.jobTemplate.spec.template.spec",
+}
+
+
+def _pod_spec_at(obj: dict, dotted: str) -> Optional[dict]:
+    spec = _lookup(obj, dotted)
+    return spec if isinstance(spec, dict) else None
+
+
+def _containers_with_paths(spec: dict, base: str) -> list[tuple[str, dict]]:
+    """Init containers, containers, then ephemeral containers, as the API server visits them."""
+    out = []
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        items = spec.get(key)
+        for i, container in enumerate(items if isinstance(items, list) else []):
+            if isinstance(container, dict):
+                out.append((f"{base}.{key}[{i}]", container))
+    return out
+
+
+def _env_warnings(path: str, container: dict) -> list[str]:
+    warnings, seen = [], set()
+    env = container.get("env")
+    for i, item in enumerate(env if isinstance(env, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            ref, value = f"$({name})", str(item.get("value") or "")
+            # X="$(X)suffix" after X="abc" extends the earlier value: no warning
+            if item.get("valueFrom") is not None or value == ref or ref not in value:
+                warnings.append(f'{path}.env[{i}]: hides previous definition of {json.dumps(name)}, which may be '
+                                'dropped when using apply')
+        seen.add(name)
+    return warnings
+
+
+def _port_warnings(containers: list[tuple[str, dict]]) -> list[str]:
+    warnings, by_key = [], {}
+    for path, container in containers:
+        ports = container.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            if not isinstance(port, dict):
+                continue
+            here = f"{path}.ports[{i}]"
+            key = (port.get("containerPort"), port.get("protocol") or "TCP")
+            for other_path, other in by_key.get(key, []):
+                if (port.get("hostIP") or "", port.get("hostPort") or 0) == (other.get("hostIP") or "",
+                                                                             other.get("hostPort") or 0):
+                    warnings.append(f"{here}: duplicate port definition with {other_path}")
+                elif not port.get("hostPort") or not other.get("hostPort"):
+                    warnings.append(f"{here}: overlapping port definition with {other_path}")
+            by_key.setdefault(key, []).append((here, port))
+    return warnings
+
+
+def duplicate_warnings(rt: ResourceType, obj: dict) -> list[str]:
+    """Warnings the API server gives for duplicated env names, container ports
+    and image pull secrets in a pod spec."""
+    base = POD_SPEC_PATHS.get((rt.group, rt.kind)) if rt.builtin else None
+    spec = _pod_spec_at(obj, base) if base else None
+    if spec is None:
+        return []
+    warnings, seen = [], set()
+    secrets = spec.get("imagePullSecrets")
+    for i, ref in enumerate(secrets if isinstance(secrets, list) else []):
+        name = ref.get("name") if isinstance(ref, dict) else None
+        if name in seen:
+            warnings.append(f"{base}.imagePullSecrets[{i}].name: duplicate name {json.dumps(name)}")
+        seen.add(name)
+    containers = _containers_with_paths(spec, base)
+    warnings += [w for path, container in containers for w in _env_warnings(path, container)]
+    return warnings + _port_warnings(containers)

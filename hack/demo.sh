@@ -25,7 +25,7 @@ for _ in $(seq 100); do grep -q "ready" out/demo-kubeapi.log 2>/dev/null && brea
 echo "test Kubernetes API server: $(head -n1 out/demo-kubeapi.log)"
 
 "${playbook[@]}" -e "istio_kubeconfig=$kubeconfig" -e "istio_chart_dir=$chart_dir" "$@"
-"${playbook[@]}" -e istio_action=render -e "istio_chart_dir=$chart_dir" "$@"
+"${playbook[@]}" -e istio_action=render -e "istio_chart_dir=$chart_dir" -e istio_render_dir=out "$@"
 ansible localhost -c local -m servicemesh.istio.istio_info -a "kubeconfig=$kubeconfig" \
   | sed -n '/"control_planes"/,/\]/p'
 KUBECONFIG="$kubeconfig" kubectl get deployments,mutatingwebhookconfigurations -A 2>/dev/null || true

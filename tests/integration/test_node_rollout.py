@@ -1,4 +1,7 @@
-"""istio_node_rollout against the test API server's DaemonSet controller (OnDelete, one pod per node)."""
+"""istio_node_rollout on the real control plane: the real DaemonSet controller (OnDelete, one pod per node),
+kwok running the pods."""
+import time
+
 import pytest
 
 from tests.helpers.ansible import run_module
@@ -15,7 +18,25 @@ def daemonset(image):
 
 def pods_by_node(cluster):
     _, _, body = cluster.http("GET", "/api/v1/namespaces/ztunnel/pods")
-    return {p["spec"]["nodeName"]: p for p in body["items"]}
+    return {p["spec"]["nodeName"]: p for p in body["items"] if p["spec"].get("nodeName")}
+
+
+def ready(pod):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def settled(cluster, nodes, timeout=60):
+    """The DaemonSet controller has seen the latest template and every node runs one ready pod
+    (the controller creates them, the scheduler binds them, kwok runs them: all asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, _, ds = cluster.http("GET", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel")
+        pods = pods_by_node(cluster)
+        if ds["status"].get("observedGeneration") == ds["metadata"]["generation"] and sorted(pods) == nodes \
+                and all(ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods.values()):
+            return {node: (p["metadata"]["name"], p["spec"]["containers"][0]["image"]) for node, p in pods.items()}
+        assert time.monotonic() < deadline, "the DaemonSet's pods did not settle: %s %s" % (ds["status"], pods)
+        time.sleep(0.2)
 
 
 def apply(cluster, obj):
@@ -24,15 +45,17 @@ def apply(cluster, obj):
     assert status in (200, 201), body
 
 
-def test_rolls_one_node_at_a_time_and_then_has_nothing_to_do(kubeapi_clean):
-    cluster = kubeapi_clean
+def test_rolls_one_node_at_a_time_and_then_has_nothing_to_do(k8s_cluster):
+    cluster = k8s_cluster
     cluster.kubectl("create", "namespace", "ztunnel")
     cluster.configure(nodes=3)
     cluster.simulate_pods("DaemonSet", "ztunnel", "ztunnel")
     apply(cluster, daemonset("ztunnel:1.29.6"))
+    nodes = ["node-1", "node-2", "node-3"]
+    started = settled(cluster, nodes)
     before = pods_by_node(cluster)
     apply(cluster, daemonset("ztunnel:1.30.3"))
-    assert pods_by_node(cluster) == before, "OnDelete: nothing is replaced until pods are deleted"
+    assert settled(cluster, nodes) == started, "OnDelete: nothing is replaced until pods are deleted"
 
     args = {"kubeconfig": cluster.kubeconfig, "poll_interval": 0.2, "wait_timeout": 30}
     mark = cluster.last_request()

@@ -23,15 +23,18 @@ namespace holding two or more of them):
   webhooks, canonicalised quantities such as ``2048Mi``); no writes;
 * a changed object: 1 read + 1 dry-run + 1 apply.
 
-Changed CRDs add polls for ``Established`` and one discovery refresh.
+Changed CRDs add polls for ``Established`` and one discovery refresh. An
+object someone else wrote between our read and our dry-run (istiod patching its
+webhooks as it starts) is read once more and decided on as it is now.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
-    ApiError, InvalidObject, K8sError, KindNotServed)
+    ApiError, ConflictError, InvalidObject, K8sError, KindNotServed)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import (
     apply_is_noop, list_key, owned_fields, owns_path)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
@@ -46,6 +49,8 @@ CREATED, UPDATED, UNCHANGED, DELETED, ABSENT, RELEASED = (
 CHANGING_ACTIONS = frozenset({CREATED, UPDATED, DELETED})
 # A namespace with at least this many objects of one kind is read with one LIST.
 LIST_THRESHOLD = 2
+# How often an object written by someone else between our read and our apply is read again.
+STALE_READ_RETRIES = 2
 
 
 @dataclass
@@ -181,18 +186,32 @@ class Applier:
         for item in items:
             result.objects.append(self._apply_one(item, live.get(item.ref), result))
 
-    def _apply_one(self, item: _Item, live: Optional[Dict[str, Any]], result: ApplyResult) -> ObjectResult:
+    def _apply_one(self, item: _Item, live: Optional[Dict[str, Any]], result: ApplyResult,
+                   rereads: int = STALE_READ_RETRIES) -> ObjectResult:
         ref = item.ref
         if live and (live.get("metadata") or {}).get("deletionTimestamp"):
             raise K8sError("%s is being deleted; run again once it is gone" % ref)
-        body = keep_istiod_failure_policy(item.body, live, self.field_manager)
+        body = keep_istiod_failure_policy(copy.deepcopy(item.body), live, self.field_manager)
         if live and apply_is_noop(body, live, self.field_manager):
             return ObjectResult(ref, UNCHANGED, live, live, existed=True)
         if live is None and not self.check_mode:
             return ObjectResult(ref, CREATED, {}, self._send(body), existed=False)
-        predicted, note = self._predict(ref, body, result)
+        try:
+            predicted, note = self._predict(ref, body, result)
+        except ConflictError:
+            # a conflict with a field someone took since our read (istiod's failurePolicy) is decided again
+            # on the object as it is now; a conflict on what was already read is the user's to resolve
+            fresh = self.cluster.get(ref) if live is not None and rereads else None
+            if fresh is None or _resource_version(fresh) == _resource_version(live):
+                raise
+            return self._apply_one(item, fresh, result, rereads - 1)
         if live is None:
             return ObjectResult(ref, CREATED, {}, predicted, existed=False, note=note)
+        if rereads and _resource_version(predicted) and _resource_version(predicted) != _resource_version(live):
+            # Written since the read (istiod patching its webhooks' caBundle right after it starts): the dry
+            # run shows today's object, the read an older one. Compare with today's, or the older fields
+            # would be reported as a change and the apply would send what the read said.
+            return self._apply_one(item, self.cluster.get(ref), result, rereads - 1)
         if same_state(predicted, live, self.field_manager):
             return ObjectResult(ref, UNCHANGED, live, live, existed=True)
         after = predicted if self.check_mode else self._send(body)
@@ -327,6 +346,10 @@ def _ownership(obj: Mapping[str, Any], field_manager: str) -> Tuple[Optional[str
                 and not entry.get("subresource"):
             return entry.get("apiVersion"), entry.get("fieldsV1")
     return None, None
+
+
+def _resource_version(obj: Optional[Mapping[str, Any]]) -> str:
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion") or ""
 
 
 def keep_istiod_failure_policy(body: Dict[str, Any], live: Optional[Mapping[str, Any]],

@@ -88,7 +88,8 @@ class FakeCluster:
             "manager": field_manager, "operation": "Apply", "apiVersion": body["apiVersion"],
             "fieldsType": "FieldsV1", "fieldsV1": fields_of(body), "time": "now"}]
         metadata["uid"] = (live or {}).get("metadata", {}).get("uid") or "uid-%s" % ref.name
-        if live is not None and self._same(live, stored):
+        if live is not None and (dry_run or self._same(live, stored)):
+            # a dry run stores nothing, so the version stays (as on a real API server)
             metadata["resourceVersion"] = live["metadata"]["resourceVersion"]
         else:
             metadata["resourceVersion"] = str(next(self._versions))

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
     Applier, keep_istiod_failure_policy, same_state)
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import InvalidObject, K8sError
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ConflictError, InvalidObject, K8sError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import list_key
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 
@@ -209,3 +209,71 @@ def test_check_mode_tolerates_a_kind_an_earlier_task_would_install():
     result = applier(cluster, check_mode=True).apply([widget()])
     assert [r.action for r in result.objects] == ["created"]
     assert "predicted without the API server" in result.objects[0].note
+
+
+class WrittenAfterTheRead(FakeCluster):
+    """Someone else (istiod patching its webhooks) writes an object right after the applier read it.
+
+    The fake's apply keeps what ``change`` wrote when the applied body leaves it out (that part of
+    server-side apply's merge), and refuses a body that sets a field ``change`` took."""
+
+    def __init__(self, name, change, taken=()):
+        super().__init__(self._merge)
+        self.name, self.change, self.taken = name, change, taken
+        self.pending = True
+
+    def get(self, ref):
+        obj = super().get(ref)
+        if obj and ref.name == self.name and self.pending:
+            self.pending = False
+            self.change(self.store[ref])
+            self.store[ref]["metadata"]["resourceVersion"] = str(next(self._versions))
+        return obj
+
+    def _merge(self, body):
+        if body.get("kind") == "ConfigMap":  # a value the server rewrites: every run needs a dry run
+            body["data"] = {k: v.lower() for k, v in body["data"].items()}
+        live = self.store.get(ObjectRef.from_object(body))
+        if not live or live["metadata"]["name"] != self.name:
+            return body
+        for key, value in (live["metadata"].get("annotations") or {}).items():
+            body["metadata"].setdefault("annotations", {})[key] = value
+        for hook, live_hook in zip(body.get("webhooks") or [], live.get("webhooks") or []):
+            if not self.pending and "failurePolicy" in hook and "failurePolicy" in self.taken:
+                raise ConflictError("conflict on failurePolicy (owned by istiod)", [("istiod", "failurePolicy")])
+            hook.setdefault("failurePolicy", live_hook.get("failurePolicy"))
+        return body
+
+
+def test_an_object_written_between_read_and_apply_is_compared_as_it_is_now():
+    def annotate(obj):
+        obj["metadata"]["annotations"] = {"someone": "else"}
+    cluster = WrittenAfterTheRead("a", annotate)
+    applier(cluster).apply([NS, configmap("a", k="V")])
+    cluster.pending = True
+    cluster.reset_calls()
+    result = applier(cluster).apply([configmap("a", k="V")])
+    assert [r.action for r in result.objects] == ["unchanged"], result.diff
+    assert cluster.verbs() == ["GET", "APPLY-DRYRUN", "GET", "APPLY-DRYRUN"], "read again once, nothing applied"
+
+
+def test_a_failure_policy_istiod_took_after_the_read_is_left_to_istiod():
+    key = list_key(name="rev.validation.istio.io")
+    cluster = WrittenAfterTheRead("istio-validator-istio-system", None, taken=("failurePolicy",))
+    applier(cluster).apply([vwc("Ignore")])
+    ref = ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                       "istio-validator-istio-system")
+    cluster.store[ref]["metadata"]["managedFields"] = [{"manager": "servicemesh.istio", "operation": "Apply",
+                                                       "fieldsV1": {"f:webhooks": {key: {"f:failurePolicy": {}}}}}]
+
+    def istiod_serves(obj):
+        obj["webhooks"][0]["failurePolicy"] = "Fail"
+        obj["metadata"]["managedFields"] = [
+            {"manager": "servicemesh.istio", "operation": "Apply", "fieldsV1": {"f:webhooks": {key: {"f:name": {}}}}},
+            {"manager": "istiod", "operation": "Update", "fieldsV1": {"f:webhooks": {key: {"f:failurePolicy": {}}}}}]
+    cluster.change = istiod_serves
+    cluster.pending = True
+    cluster.reset_calls()
+    applier(cluster).apply([vwc("Ignore")])
+    assert cluster.store[ref]["webhooks"][0]["failurePolicy"] == "Fail"
+    assert cluster.verbs()[:3] == ["GET", "APPLY-DRYRUN", "GET"]

@@ -160,6 +160,8 @@ class ControlPlane:
             "--use-service-account-credentials=true", "--leader-elect=false",
             "--bind-address", "127.0.0.1", "--secure-port", "0", "--cluster-cidr", POD_CIDR,
             "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+            # Simulated nodes on a loaded 2-core machine: no eviction because a heartbeat came late.
+            "--node-monitor-grace-period", "120s",
             "--profiling=false", "--v=1"])
         self._spawn("kube-scheduler", [
             "--kubeconfig", self._path("kube-scheduler.kubeconfig"),
@@ -168,7 +170,10 @@ class ControlPlane:
             "--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", "0", "--v=1"])
         self._spawn("kwok", [
             "--kubeconfig", self._path("kwok.kubeconfig"), "--manage-all-nodes=true",
-            "--cidr", POD_CIDR, "--node-ip", "10.0.0.1", "--server-address", f"127.0.0.1:{free_port()}"])
+            "--cidr", POD_CIDR, "--node-ip", "10.0.0.1",
+            # Heartbeats through node leases, as kubelets send them (kwok's status-only heartbeat comes
+            # every 20-45 s, close to the node monitor's grace period).
+            "--node-lease-duration-seconds", "40", "--server-address", f"127.0.0.1:{free_port()}"])
 
     def start(self) -> "ControlPlane":
         self._write_files()

@@ -45,7 +45,7 @@ def namespace_labels(cluster, name):
 
 
 def app_namespace(cluster, name, labels, replicas=2):
-    """A namespace with a Deployment `web` whose pods the server simulates (and injects)."""
+    """A namespace with a Deployment `web` whose pods the controllers run (and the webhook injects)."""
     label_args = ["%s=%s" % item for item in labels.items()]
     cluster.kubectl("create", "namespace", name)
     if label_args:
@@ -87,8 +87,8 @@ def our_objects(run):
 
 
 @pytest.fixture
-def cluster(kubeapi_clean):
-    return kubeapi_clean
+def cluster(k8s_cluster):
+    return k8s_cluster
 
 
 def test_in_place_install_is_idempotent_and_upgrades_in_place(cluster):

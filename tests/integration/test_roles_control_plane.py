@@ -52,6 +52,8 @@ def app_namespace(cluster, name, labels, replicas=2):
         cluster.kubectl("label", "namespace", name, *label_args)
     cluster.simulate_pods("Deployment", name, "web")
     cluster.kubectl("create", "deployment", "web", "-n", name, "--image=registry.example/web:1", "--replicas=%d" % replicas)
+    # The controllers create the pods asynchronously, and the webhook injects them.
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", name, "--timeout=90s", timeout=120)
 
 
 def results(run, name):

@@ -99,6 +99,14 @@ notes:
     C(CA:true, pathlen:0), the same keyUsage, a subjectAltName with O(dns_names), subject and authority key
     identifiers."
   - Validity starts five minutes before issue, so that a cluster whose clock is slightly behind accepts it.
+seealso:
+  - module: servicemesh.istio.istio_remote_secret
+    description: Let each cluster's istiod read the others, once they share a root.
+  - module: servicemesh.istio.istio_gateway
+    description: The east-west gateways that carry traffic between the clusters.
+  - name: Plug in CA certificates
+    link: https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/
+    description: The C(cacerts) Secret this module makes.
 requirements:
   - cryptography
   - kubernetes
@@ -156,6 +164,16 @@ objects:
   returned: always
   type: list
   elements: dict
+namespace:
+  description: The namespace of the C(cacerts) Secret.
+  returned: always
+  type: str
+  sample: istio-system
+secret_name:
+  description: The name of the Secret.
+  returned: always
+  type: str
+  sample: cacerts
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -28,6 +28,14 @@ options:
     description: The profile, e.g. C(ambient), layered as for control planes.
     type: str
     choices: [default, ambient, demo, empty, openshift, openshift-ambient, preview, remote, stable]
+seealso:
+  - module: servicemesh.istio.istio_ztunnel
+    description: The other node agent of ambient mode.
+  - module: servicemesh.istio.istio_info
+    description: See the CNI's version and readiness.
+  - name: Istio CNI node agent
+    link: https://istio.io/latest/docs/setup/additional-setup/cni/
+    description: What the CNI node agent does and when it is needed.
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -58,6 +66,14 @@ objects:
   returned: always
   type: list
   elements: dict
+values:
+  description: The merged values the cni chart was rendered with.
+  returned: when state is present
+  type: dict
+removed:
+  description: Whether there was a CNI installed by this collection to remove (or that would be removed, in check mode).
+  returned: when state is absent
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -81,6 +81,14 @@ options:
     description: With O(wait), also wait until a C(LoadBalancer) Service has an address.
     type: bool
     default: true
+seealso:
+  - module: servicemesh.istio.istio_remote_secret
+    description: The other half of a multi-cluster mesh.
+  - module: servicemesh.istio.istio_cacerts
+    description: The shared root of a multi-cluster mesh.
+  - name: Installing gateways
+    link: https://istio.io/latest/docs/setup/additional-setup/gateway/
+    description: Gateways from the official gateway chart.
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -147,6 +155,26 @@ objects:
   returned: always
   type: list
   elements: dict
+namespace:
+  description: The gateway's namespace.
+  returned: always
+  type: str
+preset:
+  description: The preset the gateway was installed with, as in O(preset).
+  returned: when state is present
+  type: str
+network:
+  description: The network the gateway serves, as in O(network), or null.
+  returned: when state is present
+  type: str
+revision:
+  description: The control plane revision the gateway is bound to, as in O(revision), or null.
+  returned: when state is present
+  type: str
+removed:
+  description: Whether anything was removed (or would be, in check mode).
+  returned: when state is absent
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -20,6 +20,13 @@ options:
   version_catalog:
     description: A version catalog file, when the control planes were installed with one.
     type: path
+seealso:
+  - module: servicemesh.istio.istio_revision
+    description: Install, upgrade or remove the revisions listed here.
+  - module: servicemesh.istio.istio_revision_tag
+    description: Manage the tags listed here.
+  - module: servicemesh.istio.istio_prune
+    description: Remove inactive revisions that nothing uses.
 """
 
 EXAMPLES = r"""

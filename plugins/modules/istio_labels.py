@@ -63,6 +63,11 @@ options:
         required: true
 notes:
   - O(wait) and O(wait_timeout) only apply to removing the record.
+seealso:
+  - module: servicemesh.istio.istio_waypoint
+    description: Enrol namespaces and services in a waypoint.
+  - module: servicemesh.istio.istio_info
+    description: See the namespaces and the revisions their labels select.
 requirements:
   - kubernetes
 """

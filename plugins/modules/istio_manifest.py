@@ -23,6 +23,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     details: In check mode O(dest) is not written; the result and diff say what would be.
+  idempotent:
+    details: Nothing is sent to a cluster; O(dest) is written only when its content would change.
 options:
   components:
     description:
@@ -39,6 +41,12 @@ options:
 notes:
   - The connection options are accepted so that C(module_defaults) for the group C(servicemesh.istio.istio)
     apply to every module of the collection; this module never contacts a cluster.
+seealso:
+  - module: servicemesh.istio.istio_revision
+    description: Apply the same control plane to a cluster.
+  - name: istioctl reference
+    link: https://istio.io/latest/docs/reference/commands/istioctl/
+    description: C(istioctl manifest generate), which this module stands in for.
 requirements:
   - helm-python-sdk
   - PyYAML
@@ -86,6 +94,11 @@ components:
   returned: always
   type: list
   elements: dict
+dest:
+  description: The file the objects were written to (or would be, in check mode), as given in O(dest).
+  returned: when O(dest) is set
+  type: str
+  sample: /tmp/istio.yaml
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -41,6 +41,12 @@ options:
     description: Seconds between two looks at a node's pods.
     type: float
     default: 2
+seealso:
+  - module: servicemesh.istio.istio_ztunnel
+    description: Install ztunnel with the C(OnDelete) update strategy this module needs.
+  - name: Updating a DaemonSet
+    link: https://kubernetes.io/docs/tasks/manage-daemon/update-daemon-set/
+    description: The C(OnDelete) and C(RollingUpdate) update strategies.
 requirements:
   - kubernetes
 """

@@ -73,6 +73,11 @@ options:
       client_key:
         description: The client certificate's key.
         type: path
+seealso:
+  - module: servicemesh.istio.istio_revision
+    description: Install the revision that replaces the pruned ones.
+  - module: servicemesh.istio.istio_info
+    description: See what still uses a revision.
 """
 
 EXAMPLES = r"""
@@ -104,6 +109,11 @@ next_prune_at:
   description: The earliest time a kept revision may be pruned, if any.
   returned: always
   type: str
+objects:
+  description: One entry per object of the pruned revisions (and the records of the kept ones) with its action.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

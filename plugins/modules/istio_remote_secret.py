@@ -73,6 +73,14 @@ options:
   secret_name:
     description: Another name for the Secret on the receiving cluster.
     type: str
+seealso:
+  - module: servicemesh.istio.istio_cacerts
+    description: Give the clusters a shared root first.
+  - module: servicemesh.istio.istio_gateway
+    description: Expose istiod and services to the other clusters.
+  - name: Istio multicluster installation
+    link: https://istio.io/latest/docs/setup/install/multicluster/
+    description: The topologies remote secrets are used in.
 requirements:
   - kubernetes
   - PyYAML
@@ -137,6 +145,15 @@ objects:
   returned: always
   type: list
   elements: dict
+type:
+  description: The kind of remote secret, as in O(type).
+  returned: always
+  type: str
+namespace:
+  description: The namespace of the Secret on the receiving cluster.
+  returned: always
+  type: str
+  sample: istio-system
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -58,6 +58,18 @@ options:
         C(meshConfig.discoverySelectors) could also select (a control plane without selectors watches all).
     type: bool
     default: false
+seealso:
+  - module: servicemesh.istio.istio_revision_tag
+    description: Point a tag such as C(default) at the revision this module installs.
+  - module: servicemesh.istio.istio_prune
+    description: Remove the revisions an upgrade leaves behind, once nothing uses them.
+  - module: servicemesh.istio.istio_info
+    description: See the revisions, what uses them and whether they are ready.
+  - module: servicemesh.istio.istio_manifest
+    description: Render the same revision to a file, without a cluster.
+  - name: Istio canary upgrades
+    link: https://istio.io/latest/docs/setup/upgrade/canary/
+    description: Revisions and tags, as Istio documents them.
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -107,9 +119,18 @@ objects:
   type: list
   elements: dict
 usage:
-  description: What used the revision when it was removed by force.
-  returned: when state is absent
+  description: What used the revision when it was removed (something only when O(force) removed it while in use).
+  returned: when state is absent and the revision existed
   type: dict
+namespace:
+  description: The control plane's namespace.
+  returned: when state is present
+  type: str
+  sample: istio-system
+removed:
+  description: Whether the revision was there to remove (or would be removed, in check mode).
+  returned: when state is absent
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -45,6 +45,14 @@ options:
       - With O(state=present), take the tag from another control plane (its namespaces then follow this one).
     type: bool
     default: false
+seealso:
+  - module: servicemesh.istio.istio_revision
+    description: Install the revision a tag points at.
+  - module: servicemesh.istio.istio_info
+    description: See the tags and the namespaces that use them.
+  - name: Istio canary upgrades
+    link: https://istio.io/latest/docs/setup/upgrade/canary/
+    description: How revision tags move workloads between revisions.
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -80,6 +88,15 @@ objects:
   returned: always
   type: list
   elements: dict
+namespace:
+  description: The namespace of the revision the tag points at, where the tag's objects live.
+  returned: when state is present
+  type: str
+  sample: istio-system
+removed:
+  description: Whether the tag was there to remove (or would be removed, in check mode).
+  returned: when state is absent
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -65,6 +65,14 @@ options:
   allowed_namespace_selector:
     description: A label selector for the namespaces allowed to use the waypoint, instead of O(allowed_namespaces).
     type: dict
+seealso:
+  - module: servicemesh.istio.istio_labels
+    description: Enrol namespaces in ambient mode, which waypoints serve.
+  - module: servicemesh.istio.istio_ztunnel
+    description: The node proxy that sends traffic to waypoints.
+  - name: Istio ambient mode
+    link: https://istio.io/latest/docs/ambient/
+    description: Waypoint proxies in ambient mode.
 requirements:
   - kubernetes
 """
@@ -106,6 +114,10 @@ objects:
   returned: always
   type: list
   elements: dict
+waypoint_for:
+  description: The traffic the waypoint handles (C(service), C(workload), C(all) or C(none)), as in O(waypoint_for).
+  returned: when state is present
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -36,6 +36,16 @@ options:
   revision:
     description: Follow this revision.
     type: str
+seealso:
+  - module: servicemesh.istio.istio_cni
+    description: The CNI node agent that ambient mode needs beside ztunnel.
+  - module: servicemesh.istio.istio_node_rollout
+    description: Replace ztunnel's pods one node at a time.
+  - module: servicemesh.istio.istio_info
+    description: See ztunnel's version, readiness and the revision it follows.
+  - name: Istio ambient mode
+    link: https://istio.io/latest/docs/ambient/
+    description: Ambient mode and the role of ztunnel.
 requirements:
   - helm-python-sdk
   - kubernetes
@@ -70,6 +80,14 @@ objects:
   returned: always
   type: list
   elements: dict
+values:
+  description: The merged values the ztunnel chart was rendered with, including those taken from the followed revision.
+  returned: when state is present
+  type: dict
+removed:
+  description: Whether there was a ztunnel installed by this collection to remove (or that would be removed, in check mode).
+  returned: when state is absent
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -136,14 +136,15 @@ def _ready(pod: dict) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-def serving_istiods(pods: list) -> Dict[str, Tuple[str, str]]:
-    """{pod IP: (namespace, revision)} of the istiod pods that would answer webhook calls."""
+def serving_istiods(pods: list) -> Dict[str, Tuple[str, str, str]]:
+    """{pod IP: (namespace, revision, pilot image)} of the istiod pods that would answer webhook calls."""
     found = {}
     for pod in pods:
         ip = (pod.get("status") or {}).get("podIP")
         if ip and _ready(pod):
             labels = pod["metadata"].get("labels") or {}
-            found[ip] = (pod["metadata"]["namespace"], labels.get("istio.io/rev") or "default")
+            image = ((pod.get("spec") or {}).get("containers") or [{}])[0].get("image", "")
+            found[ip] = (pod["metadata"]["namespace"], labels.get("istio.io/rev") or "default", image)
     return found
 
 
@@ -165,12 +166,15 @@ def skip_reason(pod: dict) -> str:
     return ""
 
 
-def proxy_image(values: dict) -> str:
+def proxy_image(values: dict, pilot_image: str = "") -> str:
+    """The proxy image of the injector's values; an empty tag means istiod's own version, which
+    is the tag of its pilot image."""
     glob = values.get("global") or {}
     image = (glob.get("proxy") or {}).get("image") or "proxyv2"
     if "/" in image:
         return image
-    return f"{glob.get('hub') or 'docker.io/istio'}/{image}:{glob.get('tag') or 'latest'}"
+    own_tag = pilot_image.rpartition(":")[2] if ":" in pilot_image.rpartition("/")[2] else "latest"
+    return f"{glob.get('hub') or 'docker.io/istio'}/{image}:{glob.get('tag') or own_tag}"
 
 
 def _cni_enabled(values: dict) -> bool:
@@ -178,12 +182,12 @@ def _cni_enabled(values: dict) -> bool:
                 ((values.get("pilot") or {}).get("cni") or {}).get("enabled"))
 
 
-def injected(pod: dict, revision: str, values: dict) -> dict:
+def injected(pod: dict, revision: str, values: dict, pilot_image: str = "") -> dict:
     """The pod as istiod's sidecar template leaves it (the parts tests and the collection read)."""
     pod = json.loads(json.dumps(pod))
     meta, spec = pod.setdefault("metadata", {}), pod.setdefault("spec", {})
     labels, annotations = meta.setdefault("labels", {}), meta.setdefault("annotations", {})
-    image = proxy_image(values)
+    image = proxy_image(values, pilot_image)
     containers = spec.setdefault("containers", [])
     gateway = next((c for c in containers if c.get("name") == "istio-proxy"), None)
     init = [] if gateway is not None or _cni_enabled(values) else ["istio-init"]
@@ -213,8 +217,8 @@ def injected(pod: dict, revision: str, values: dict) -> dict:
     return pod
 
 
-def injection_patch(pod: dict, revision: str, values: dict) -> list:
-    after = injected(pod, revision, values)
+def injection_patch(pod: dict, revision: str, values: dict, pilot_image: str = "") -> list:
+    after = injected(pod, revision, values, pilot_image)
     patch = [{"op": "add", "path": "/metadata/labels", "value": after["metadata"]["labels"]},
              {"op": "add", "path": "/metadata/annotations", "value": after["metadata"]["annotations"]}]
     for field in ("initContainers", "containers", "volumes"):
@@ -232,15 +236,19 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        if self.server.ip not in self.server.standin.istiods:
+            # That istiod has stopped: its connections end with it (the API server keeps them alive).
+            self.close_connection = True
+            return
         review = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         request = review.get("request") or {}
         response: dict = {"uid": request.get("uid", ""), "allowed": True}
         if self.path.startswith("/inject"):
-            standin, (namespace, revision) = self.server.standin, self.server.istiod
+            standin, (namespace, revision, pilot_image) = self.server.standin, self.server.istiod
             pod = request.get("object") or {}
             if not skip_reason(pod):
                 values = standin.injector_values(namespace, revision)
-                patch = injection_patch(pod, revision, values)
+                patch = injection_patch(pod, revision, values, pilot_image)
                 response.update(patchType="JSONPatch", patch=base64.b64encode(json.dumps(patch).encode()).decode())
         body = json.dumps({"apiVersion": review.get("apiVersion", "admission.k8s.io/v1"),
                            "kind": "AdmissionReview", "response": response}).encode()
@@ -254,8 +262,8 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
 class _Tunnel:
     """What _WebhookHandler sees as its server: the stand-in and the istiod it plays."""
 
-    def __init__(self, standin: "IstiodStandIn", istiod: Tuple[str, str]):
-        self.standin, self.istiod = standin, istiod
+    def __init__(self, standin: "IstiodStandIn", ip: str, istiod: Tuple[str, str, str]):
+        self.standin, self.ip, self.istiod = standin, ip, istiod
 
 
 class _EgressHandler(socketserver.BaseRequestHandler):
@@ -277,7 +285,7 @@ class _EgressHandler(socketserver.BaseRequestHandler):
         self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         try:
             tls = standin.tls.wrap_socket(self.request, server_side=True)
-            _WebhookHandler(tls, ("apiserver", 0), _Tunnel(standin, istiod))
+            _WebhookHandler(tls, ("apiserver", 0), _Tunnel(standin, host, istiod))
         except (ssl.SSLError, OSError):
             pass
 
@@ -296,7 +304,7 @@ class IstiodStandIn:
         self.workdir = tempfile.mkdtemp(prefix=f"istiod-standin-{cluster}-")
         self.certs = _Certificates(self.workdir)
         self.tls = self.certs.server_context()
-        self.istiods: Dict[str, Tuple[str, str]] = {}
+        self.istiods: Dict[str, Tuple[str, str, str]] = {}
         self._stop = threading.Event()
         self._server: Optional[_EgressServer] = None
         self._threads: list = []
@@ -341,7 +349,7 @@ class IstiodStandIn:
                 pods = self.api.call("GET", "/api/v1/pods?labelSelector=app%3Distiod") or {}
                 self.istiods = serving_istiods(pods.get("items") or [])
                 if self.istiods:
-                    self._patch_webhooks({rev for _, rev in self.istiods.values()})
+                    self._patch_webhooks({rev for _, rev, _ in self.istiods.values()})
             except (OSError, ValueError, urllib.error.URLError) as exc:  # the API server is starting or stopping
                 self.errors = (self.errors + [str(exc)])[-20:]
 

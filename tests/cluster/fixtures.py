@@ -1,6 +1,7 @@
 """pytest fixtures for the real control plane (loaded by the root conftest.py).
 
 ``k8s_cluster``   one real cluster, reset to its starting state before the test
+``k8s_shared``    the same cluster, not reset: for tests that work in names of their own
 ``k8s_clusters``  a ``ClusterSet`` of real clusters sharing one kubeconfig (contexts cluster1, ...);
                   2 by default, ``@pytest.mark.parametrize("k8s_clusters", [3], indirect=True)``
                   for another count; reset before the test
@@ -145,6 +146,14 @@ def k8s_cluster(request: pytest.FixtureRequest) -> RealCluster:
     cluster = request.getfixturevalue("k8s_pool").take(1)[0]
     cluster.reset()
     return cluster
+
+
+@pytest.fixture(scope="session")
+def k8s_shared(request: pytest.FixtureRequest):
+    """One real cluster shared by the tests that ask for it, never reset: they work in names of their own."""
+    if on_python_server():
+        return request.getfixturevalue("kubeapi")
+    return request.getfixturevalue("k8s_pool").take(1)[0]
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
-"""The Kubernetes adapter (plugins/module_utils/k8s) against the test API server.
+"""The Kubernetes adapter (plugins/module_utils/k8s) on the real control plane.
 
 Every test works in its own namespace and with its own cluster-scoped names,
 and reads the request log from the point where it started, so tests do not
-disturb each other or anyone else sharing the session's server.
+disturb each other or anyone else sharing the session's cluster. The tests of
+faults and unready workloads run on the Python test server (``py_*`` fixtures):
+a real server cannot be made to fail on cue.
 """
 from __future__ import annotations
 
@@ -29,10 +31,20 @@ _names = itertools.count(1)
 VWC_KIND = ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration")
 
 
-@pytest.fixture(scope="module")
-def cluster(kubeapi):
-    return connect({"kubeconfig": kubeapi.kubeconfig, "context": kubeapi.context},
+def _connect(handle):
+    return connect({"kubeconfig": handle.kubeconfig, "context": handle.context},
                    retry=RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2))
+
+
+@pytest.fixture(scope="module")
+def cluster(k8s_shared):
+    return _connect(k8s_shared)
+
+
+@pytest.fixture(scope="module")
+def py_cluster(kubeapi):
+    """The Python test server: faults and readiness on cue, which a real server does not give."""
+    return _connect(kubeapi)
 
 
 @pytest.fixture
@@ -50,15 +62,29 @@ CLUSTER_SCOPED_LEFTOVERS = [
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"), ("v1", "Namespace")]
 
 
-@pytest.fixture
-def ns(cluster, suffix):
+def _namespace(cluster, suffix):
     name = "ns-" + suffix
     Applier(cluster).apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}])
     return name
 
 
 @pytest.fixture
-def log(kubeapi):
+def ns(cluster, suffix):
+    return _namespace(cluster, suffix)
+
+
+@pytest.fixture
+def py_ns(py_cluster):
+    return _namespace(py_cluster, "py%d" % next(_names))
+
+
+@pytest.fixture
+def log(k8s_shared):
+    return RequestLog(k8s_shared)
+
+
+@pytest.fixture
+def py_log(kubeapi):
     return RequestLog(kubeapi)
 
 
@@ -296,16 +322,18 @@ def test_delete_in_reverse_order_and_wait(cluster, ns, suffix, log):
 
 def test_wait_for_a_ready_deployment(cluster, ns):
     Applier(cluster).apply([deployment(ns)])
-    done = wait_until(cluster, [Check(ref_of(deployment(ns)), deployment_ready)], timeout=10, interval=0.05)
+    # The real controllers, scheduler and kwok bring the pod up.
+    done = wait_until(cluster, [Check(ref_of(deployment(ns)), deployment_ready)], timeout=60, interval=0.1)
     assert list(done.values()) == ["1 of 1 replicas available"]
 
 
-def test_wait_timeout_names_the_unready_deployment(cluster, kubeapi, ns):
+def test_wait_timeout_names_the_unready_deployment(py_cluster, kubeapi, py_ns):
+    ns = py_ns
     kubeapi.set_unready("Deployment", ns, "istiod")
-    Applier(cluster).apply([deployment(ns)])
+    Applier(py_cluster).apply([deployment(ns)])
     with pytest.raises(WaitTimeout) as info:
-        wait_until(cluster, [Check(ref_of(deployment(ns)), deployment_ready),
-                             Check(ref_of(deployment(ns, "missing")), deployment_ready)],
+        wait_until(py_cluster, [Check(ref_of(deployment(ns)), deployment_ready),
+                                Check(ref_of(deployment(ns, "missing")), deployment_ready)],
                    timeout=0.3, interval=0.1)
     message = str(info.value)
     assert "Deployment.apps %s/istiod: 0 of 1 replicas available" % ns in message
@@ -321,15 +349,16 @@ def test_wait_timeout_names_the_unready_deployment(cluster, kubeapi, ns):
     {"verb": "get", "resource": "configmaps", "reset": True},
     {"verb": "apply", "resource": "configmaps", "reset": True},
 ])
-def test_transient_failures_are_retried(cluster, kubeapi, ns, log, fault):
-    kubeapi.inject_fault(namespace=ns, count=2, **fault)
-    result = Applier(cluster).apply([configmap(ns)])
+def test_transient_failures_are_retried(py_cluster, kubeapi, py_ns, py_log, fault):
+    kubeapi.inject_fault(namespace=py_ns, count=2, **fault)
+    result = Applier(py_cluster).apply([configmap(py_ns)])
     assert [r.action for r in result.objects] == ["created"]
-    failed = [e for e in log.requests() if e["fault"]]
+    failed = [e for e in py_log.requests() if e["fault"]]
     assert len(failed) == 2
 
 
-def test_retry_after_is_honoured(kubeapi, ns, log):
+def test_retry_after_is_honoured(kubeapi, py_ns):
+    ns = py_ns
     sleeps = []
     cluster = connect({"kubeconfig": kubeapi.kubeconfig, "context": kubeapi.context},
                       retry=RetryPolicy(sleep=sleeps.append))
@@ -338,12 +367,13 @@ def test_retry_after_is_honoured(kubeapi, ns, log):
     assert sleeps == [3.0]
 
 
-def test_persistent_errors_fail_with_the_status_message(cluster, kubeapi, ns):
+def test_persistent_errors_fail_with_the_status_message(py_cluster, kubeapi, py_ns):
+    ns = py_ns
     kubeapi.inject_fault(verb="apply", resource="configmaps", namespace=ns, status=503, count=0,
                          retry_after=0, message="etcd is overloaded")
     try:
         with pytest.raises(Exception, match="apply ConfigMap %s/settings: .*etcd is overloaded" % ns):
-            Applier(cluster).apply([configmap(ns)])
+            Applier(py_cluster).apply([configmap(ns)])
     finally:
         kubeapi.clear_faults()
 
@@ -355,8 +385,9 @@ def test_unreachable_server_names_the_host():
         cluster.list("v1", "ConfigMap")
 
 
-def test_clusters_do_not_share_credentials(kubeapi):
+def test_clusters_do_not_share_credentials(k8s_shared):
     """A client configured by host and token must not inherit the CA of an earlier kubeconfig client."""
+    kubeapi = k8s_shared
     connect({"kubeconfig": kubeapi.kubeconfig, "context": kubeapi.context}).list("v1", "Namespace")
     bare = connect({"host": kubeapi.url, "api_key": kubeapi.token}, retry=RetryPolicy(attempts=1))
     with pytest.raises(ClusterUnreachable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
@@ -436,9 +467,9 @@ def test_inventory_listing_across_namespaces(cluster, suffix):
     assert [r.key for r in inventory.list(cluster, kind="cni", namespace=namespaces[1])] == [found[1]]
 
 
-def test_several_clusters_in_one_process(kubeapi_clusters):
-    first, second = (connect({"kubeconfig": kubeapi_clusters.kubeconfig, "context": handle.context})
-                     for handle in kubeapi_clusters[:2])
+def test_several_clusters_in_one_process(k8s_clusters):
+    first, second = (connect({"kubeconfig": k8s_clusters.kubeconfig, "context": handle.context})
+                     for handle in k8s_clusters[:2])
     assert first.host != second.host
     group = "multi.example.io"
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mc"}}
@@ -452,7 +483,8 @@ def test_several_clusters_in_one_process(kubeapi_clusters):
     assert first.get(ref_of(configmap("mc"))) is None
 
 
-def test_connection_options_from_the_environment(kubeapi, monkeypatch):
+def test_connection_options_from_the_environment(k8s_shared, monkeypatch):
+    kubeapi = k8s_shared
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", kubeapi.kubeconfig)
     monkeypatch.setenv("K8S_AUTH_CONTEXT", kubeapi.context)
     cluster = connect({"kubeconfig": None, "context": None})

@@ -1,6 +1,9 @@
 """The test API server driven by the kubernetes Python client: CRUD and error
 codes, CRDs, patches, server-side apply, selectors, pagination, watches,
-deletion and garbage collection, service-account tokens."""
+deletion and garbage collection, service-account tokens.
+
+On the Python test server because these are that server's own tests.
+"""
 from __future__ import annotations
 
 import base64

@@ -1,6 +1,9 @@
 """The test API server driven by the real kubectl binary with default flags
 (client-side and server-side apply with strict validation, get, label,
-wait, scale, delete, rollout status, patch)."""
+wait, scale, delete, rollout status, patch).
+
+On the Python test server because these are that server's own tests.
+"""
 from __future__ import annotations
 
 import json

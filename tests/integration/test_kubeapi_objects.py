@@ -1,5 +1,8 @@
 """Round trips of the kinds Istio's charts render, large and multi-version
-CRDs, collection deletes, field-validation warnings."""
+CRDs, collection deletes, field-validation warnings.
+
+On the Python test server because these are that server's own tests.
+"""
 from __future__ import annotations
 
 import copy

@@ -1,6 +1,9 @@
 """Cluster simulation (workload readiness, nodes, pods, sidecar injection,
 rollout restart), fault injection, the request log and admin endpoints, the
-CLI and subprocess mode, several clusters, clean shutdown."""
+CLI and subprocess mode, several clusters, clean shutdown.
+
+On the Python test server because these are that server's own tests.
+"""
 from __future__ import annotations
 
 import json

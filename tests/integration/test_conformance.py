@@ -268,9 +268,16 @@ def test_reapplying_other_spellings_of_a_quantity_is_a_no_op(conformance_server,
     assert code == 200 and again["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
 
 
+SIZE_LIMITS = [  # a single quantity, not a resource list: no rounding to milli units
+    ("1.5u", "1500n"), ("0.5Gi", "512Mi"), ("1.125Ki", "1152"), ("1.1Ki", "1126400m"), ("+1", "+1"),
+    ("01", "01"), ("1.0e3", "1e3"), ("2.5e-3", "2500e-6"), ("1000E", "1"), ("10000Ei", "9223372036854775807"),
+    (1536, "1536"), (0.75, "750m"),
+]
+
+
 def test_container_resources_and_size_limits_are_canonical(conformance_server, ns):
     resources = {"requests": {"cpu": 0.25, "memory": "1024Ki"}, "limits": {"cpu": 1, "memory": "0.5Gi"}}
-    volumes = [{"name": "cache", "emptyDir": {"sizeLimit": "1.5u"}}]   # not a resource list: no milli rounding
+    volumes = [{"name": f"cache{i}", "emptyDir": {"sizeLimit": value}} for i, (value, _) in enumerate(SIZE_LIMITS)]
     code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(
         ns, "d", [container(resources=resources)]))
     assert code == 201, body
@@ -280,7 +287,8 @@ def test_container_resources_and_size_limits_are_canonical(conformance_server, n
     spec["spec"]["template"]["spec"]["volumes"] = volumes
     code, _, body = apply(conformance_server, deploy_path(ns, "e"), spec)
     assert code == 201, body
-    assert body["spec"]["template"]["spec"]["volumes"][0]["emptyDir"] == {"sizeLimit": "1500n"}
+    stored = [v["emptyDir"]["sizeLimit"] for v in body["spec"]["template"]["spec"]["volumes"]]
+    assert stored == [canonical for _, canonical in SIZE_LIMITS]
 
 
 def test_invalid_quantities_are_refused(conformance_server, ns):

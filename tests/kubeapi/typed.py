@@ -74,6 +74,7 @@ class Type:
     name: str = ""                               # Go struct name (structs)
     fields: dict = field(default_factory=dict)   # JSON name -> Type (structs)
     required: frozenset = frozenset()            # fields without omitempty
+    keep: frozenset = frozenset()                # fields whose empty value is kept (required, *string)
     elem: Optional["Type"] = None                # list items / map values
     milli: bool = False                          # quantity in a resource list
 
@@ -129,6 +130,7 @@ def _struct(model_name: str) -> Type:
             node.fields[json_name] = _parse(spec)
     fields = getattr(model, "model_fields", {})      # pydantic models know required fields
     node.required = frozenset(names[a] for a, f in fields.items() if a in names and f.is_required())
+    node.keep = node.required | {f for f in node.fields if f"{node.name}.{f}" in POINTER_STRINGS}
     return node
 
 
@@ -314,12 +316,21 @@ def _prune(value: Any, t: Type, path: str, unknown: list) -> None:
 
 class DecodeError(ValueError):
     """What decoding into the Go type refuses. ``str()`` is the message of a
-    conversion from an unstructured object (server-side apply); ``in_field`` the
-    JSON decoder's, which names the struct field."""
+    conversion from an unstructured object (server-side apply); ``in_field``
+    the JSON decoder's, which names the struct field when ``json_kind`` is set."""
 
-    def __init__(self, message: str, in_field: str = ""):
+    def __init__(self, message: str, json_kind: str = ""):
         super().__init__(message)
-        self.in_field = in_field or message
+        self.json_kind = json_kind
+        self.path: list[str] = []     # field names, filled in while unwinding
+        self.struct = ""              # the Go struct holding the field
+
+    @property
+    def in_field(self) -> str:
+        if not self.json_kind:
+            return str(self)
+        return (f"json: cannot unmarshal {self.json_kind} into Go struct field "
+                f"{self.struct}.{'.'.join(self.path)} of type int32")
 
 
 def _empty(value: Any, t: Type) -> bool:
@@ -334,41 +345,46 @@ def _json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def normalize(value: Any, t: Type, path: str = "", struct: str = "") -> None:
+def normalize(value: Any, t: Type) -> None:
     """Encode as Go would after decoding: quantities in canonical form, empty
     ``omitempty`` fields dropped (raises ``DecodeError`` for what Go cannot
     decode). Zero numbers and false are kept: whether a field is a Go pointer
     is not known here."""
     if t.kind == "list" and isinstance(value, list):
+        elem = t.elem or ANY
         for index, item in enumerate(value):
-            value[index] = _normalized(item, t.elem or ANY, path, struct)
+            value[index] = _normalized(item, elem)
         return
     if t.kind not in ("struct", "map") or not isinstance(value, dict):
         return
+    is_map = t.kind == "map"
     for key in list(value):
-        child = t.fields.get(key) if t.kind == "struct" else t.elem
+        child = t.elem if is_map else t.fields.get(key)
         if child is None:
             continue
-        value[key] = _normalized(value[key], child, f"{path}.{key}" if path else key,
-                                 t.name if t.kind == "struct" else struct)
-        keep = t.kind == "map" or key in t.required or f"{t.name}.{key}" in POINTER_STRINGS
-        if not keep and _empty(value[key], child):
+        try:
+            value[key] = _normalized(value[key], child)
+        except DecodeError as exc:
+            exc.path.insert(0, key)
+            exc.struct = exc.struct or ("" if is_map else t.name)
+            raise
+        if not is_map and key not in t.keep and _empty(value[key], child):
             del value[key]
 
 
-def _normalized(value: Any, t: Type, path: str, struct: str) -> Any:
-    if value is None:
+def _normalized(value: Any, t: Type) -> Any:
+    kind = t.kind
+    if value is None or kind in ("string", "number", "boolean", "any"):
         return value
-    if t.kind == "quantity":
+    if kind == "quantity":
         try:
             return quantity.canonical(value, t.milli)
         except quantity.QuantityError as exc:
             raise DecodeError(str(exc)) from None
-    if t.kind == "intorstring":
+    if kind == "intorstring":
         if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        kind = _json_kind(value)
-        raise DecodeError(f"json: cannot unmarshal {kind} into Go value of type int32",
-                          f"json: cannot unmarshal {kind} into Go struct field {struct}.{path} of type int32")
-    normalize(value, t, path, struct)
+        json_kind = _json_kind(value)
+        raise DecodeError(f"json: cannot unmarshal {json_kind} into Go value of type int32", json_kind)
+    normalize(value, t)
     return value

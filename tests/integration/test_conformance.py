@@ -143,6 +143,35 @@ def test_create_accepts_duplicate_env_with_a_warning(conformance_server, ns):
     assert owned["f:env"] == {".": {}, 'k:{"name":"X"}': {}}
 
 
+def env_owners(body: dict) -> dict:
+    owners = {}
+    for entry in body["metadata"]["managedFields"]:
+        template = entry["fieldsV1"].get("f:spec", {}).get("f:template")
+        if template:
+            owners[entry["manager"]] = template["f:spec"]["f:containers"]['k:{"name":"discovery"}'].get("f:env")
+    return owners
+
+
+def test_apply_over_duplicates_left_by_create(conformance_server, ns):
+    path = deploy_path(ns, "d")
+    env = [{"name": "A", "value": "0"}, {"name": "PATH", "value": "/bin"}, {"name": "PATH", "value": "$PATH:/usr"}]
+    code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "d", [container(env=env)]),
+                                            query={"fieldManager": "create"})
+    assert code == 201, body
+    # Another manager's apply keeps the duplicates it does not touch.
+    code, _, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[{"name": "HOME"}])]))
+    assert code == 200, body
+    assert body["spec"]["template"]["spec"]["containers"][0]["env"] == env + [{"name": "HOME"}]
+    # Applying the duplicated key replaces all its entries by one.
+    code, _, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[
+        {"name": "PATH", "value": "/bin:/usr"}])]), force=True)
+    assert code == 200, body
+    assert body["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "0"},
+                                                                         {"name": "PATH", "value": "/bin:/usr"}]
+    assert env_owners(body) == {"create": {".": {}, 'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}}},
+                                "conformance": {'k:{"name":"PATH"}': {".": {}, "f:name": {}, "f:value": {}}}}
+
+
 def test_create_warns_about_duplicate_ports_and_refuses_duplicate_containers(conformance_server, ns):
     ports = [{"containerPort": 8080, "name": "a"}, {"containerPort": 8080, "name": "b"}]
     code, headers, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "p", [container(ports=ports)]))

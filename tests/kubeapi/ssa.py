@@ -465,7 +465,7 @@ def _strip_for_apply(obj: Any) -> Any:
     return out
 
 
-def _manager_text(entry: "Entry") -> str:
+def _manager_text(entry: Entry) -> str:
     """A manager as conflict messages name it: appliers by name, updaters with
     their API version (and subresource)."""
     text = json.dumps(entry.manager)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""The molecule scenario extensions/molecule/ambient: create (starts the test API server), prepare,
-converge (playbooks/ambient.yml), idempotence, verify, destroy (stops the server)."""
+"""The molecule scenario extensions/molecule/ambient: create (starts the real test control plane with
+`python -m tests.cluster`), prepare, converge (playbooks/ambient.yml), idempotence, verify, destroy (stops it)."""
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """The molecule scenario extensions/molecule/control_plane (install, idempotence, canary upgrade, verify against
-the test API server it starts itself), run the way a developer runs it: `molecule test -s control_plane` from
-extensions/."""
+the real test control plane it starts itself with `python -m tests.cluster`), run the way a developer runs it:
+`molecule test -s control_plane` from extensions/."""
 import os
 import shutil
 import subprocess

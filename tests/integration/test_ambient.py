@@ -50,6 +50,10 @@ WAYPOINTS = [
 
 @pytest.fixture
 def cluster(k8s_cluster):
+    # Both no-ops on the real clusters (two nodes, every pod run); for the Python server (ISTIO_TEST_SERVER=kubeapi)
+    # the same two nodes and ztunnel's pods, so the node-by-node rollout has pods to replace there too.
+    k8s_cluster.configure(nodes=2)
+    k8s_cluster.simulate_pods("DaemonSet", "ztunnel", "ztunnel")
     for name in ("bookinfo", "curl", "shared", "untouched"):
         create_namespace(k8s_cluster, name, {"team": "a"})
     return k8s_cluster

@@ -5,16 +5,20 @@ apply first converts the applied configuration to a typed value
 (structured-merge-diff). That is what refuses unknown fields and wrongly typed
 values, drops ``omitempty`` fields left empty and writes quantities in
 canonical form. The field tree comes from the generated models of the
-``kubernetes`` client (a requirement of the collection), which carry the
-OpenAPI field names, types and required fields of every built-in kind; list
+``kubernetes`` client (a requirement of the collection; their sources are
+read, not imported), which carry the OpenAPI field names, types and required
+fields of every built-in kind; list
 semantics (keys, sets) still come from ``schema.py``. Without the client the
 checks are skipped."""
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.util
 import json
+import os
 import re
 import threading
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -85,12 +89,57 @@ _structs: dict[str, Type] = {}
 _kinds: dict[tuple, Optional[Type]] = {}
 
 
-def _models() -> Any:
+@functools.lru_cache(maxsize=None)
+def _model_files() -> dict:
+    """Model class -> source file of the client's generated models. The
+    sources are read rather than imported: importing the package and the
+    pydantic models a kind needs costs about a second per process."""
+    spec = importlib.util.find_spec("kubernetes")       # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "client", "models")
     try:
-        from kubernetes.client import models
-    except ImportError:      # the checks need the client's models
+        with open(os.path.join(folder, "__init__.py"), encoding="utf-8") as handle:
+            index = handle.read()
+    except OSError:
+        return {}
+    pairs = re.findall(r"from kubernetes\.client\.models\.(\w+) import (\w+)", index)
+    return {cls: os.path.join(folder, module + ".py") for module, cls in pairs}
+
+
+@dataclass
+class Model:
+    types: dict           # attribute -> OpenAPI type ("str", "List[V1Container]", ...)
+    names: dict           # attribute -> JSON name
+    required: set         # attributes that are neither Optional nor defaulted
+    int_or_string: set    # attributes typed int | str (IntOrString; older clients say "object")
+
+
+def _literal(source: str, name: str) -> Optional[dict]:
+    found = re.search(r"^    " + name + r"\b[^=\n]*=\s*(\{.*?\})", source, re.M | re.S)
+    return ast.literal_eval(found.group(1)) if found else None
+
+
+def _model(name: str) -> Optional[Model]:
+    path = _model_files().get(name)
+    if path is None:
         return None
-    return models
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    types, names = _literal(source, "openapi_types"), _literal(source, "attribute_map")
+    if types is None or names is None:
+        return None
+    model = Model(types, names, set(), set())
+    for attr in types:
+        found = re.search(r"^    " + attr + r": ([^\n]+?)(?: = ([^\n]*))?$", source, re.M)
+        if found is None:       # models without annotations say nothing about required fields
+            continue
+        annotation, default = found.group(1), found.group(2) or ""
+        if not annotation.startswith("Optional[") and not default.startswith(("None", "Field(default=")):
+            model.required.add(attr)
+        if re.search(r"StrictInt \| StrictStr|Union\[StrictInt, StrictStr\]", annotation):
+            model.int_or_string.add(attr)
+    return model
 
 
 def kind_type(group: str, version: str, kind: str) -> Optional[Type]:
@@ -99,9 +148,8 @@ def kind_type(group: str, version: str, kind: str) -> Optional[Type]:
     with _lock:
         if key not in _kinds:
             name = MODEL_NAMES.get((group, kind), version.capitalize() + kind)
-            models = _models()
-            model = getattr(models, name, None) if models is not None else None
-            known = model is not None and "kind" in getattr(model, "attribute_map", {}).values()
+            model = _model(name)
+            known = model is not None and "kind" in model.names.values()
             _kinds[key] = _struct(name) if known else None
         return _kinds[key]
 
@@ -112,41 +160,24 @@ def _struct(model_name: str) -> Type:
         return node
     node = Type("struct", name=VERSION_PREFIX.sub("", model_name))
     _structs[model_name] = node          # before the fields: types are recursive
-    model = getattr(_models(), model_name, None)
+    model = _model(model_name)
     if model is None:
         node.kind = "any"
         return node
-    names = model.attribute_map
-    for attr, spec in model.openapi_types.items():
-        json_name = names[attr]
+    for attr, spec in model.types.items():
+        json_name = model.names[attr]
         shape = QUANTITIES.get(f"{node.name}.{json_name}")
         if shape == "map":
             node.fields[json_name] = Type("map", elem=Type("quantity", milli=True))
         elif shape == "scalar":
             node.fields[json_name] = Type("quantity")
-        elif spec == "object" and _int_or_string(model, attr):
+        elif attr in model.int_or_string:
             node.fields[json_name] = Type("intorstring")
         else:
             node.fields[json_name] = _parse(spec)
-    fields = getattr(model, "model_fields", {})      # pydantic models know required fields
-    node.required = frozenset(names[a] for a, f in fields.items() if a in names and f.is_required())
+    node.required = frozenset(model.names[a] for a in model.required)
     node.keep = node.required | {f for f in node.fields if f"{node.name}.{f}" in POINTER_STRINGS}
     return node
-
-
-def _int_or_string(model: Any, attr: str) -> bool:
-    """Pydantic models type IntOrString fields as int or str (older clients say "object")."""
-    info = getattr(model, "model_fields", {}).get(attr)
-    return info is not None and {int, str} <= _bases(info.annotation)
-
-
-def _bases(annotation: Any) -> set:
-    args = typing.get_args(annotation)
-    if not args:
-        return {annotation}
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _bases(args[0])
-    return set().union(*(_bases(a) for a in args))
 
 
 def _parse(spec: str) -> Type:

@@ -8,6 +8,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 collection="$ROOT/.collections/ansible_collections/servicemesh/istio"
+export NO_COLOR=1  # plain text, for logs and test failure messages
 
 lint_ansible_lint() {
   ansible-lint

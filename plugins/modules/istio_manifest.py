@@ -99,6 +99,40 @@ dest:
   returned: when O(dest) is set
   type: str
   sample: /tmp/istio.yaml
+uid:
+  description: The numeric owner of O(dest), as Ansible reports it for files a module writes.
+  returned: when O(dest) is set and the file exists
+  type: int
+gid:
+  description: The numeric group of O(dest).
+  returned: when O(dest) is set and the file exists
+  type: int
+owner:
+  description: The owner of O(dest), by name.
+  returned: when O(dest) is set and the file exists
+  type: str
+group:
+  description: The group of O(dest), by name.
+  returned: when O(dest) is set and the file exists
+  type: str
+mode:
+  description: The permissions of O(dest), in octal.
+  returned: when O(dest) is set and the file exists
+  type: str
+  sample: "0644"
+state:
+  description: What O(dest) is (C(file) once written).
+  returned: when O(dest) is set and the file exists
+  type: str
+  sample: file
+size:
+  description: The size of O(dest) in bytes.
+  returned: when O(dest) is set and the file exists
+  type: int
+secontext:
+  description: The SELinux context of O(dest).
+  returned: when O(dest) is set, the file exists and SELinux is enabled
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
-"""playbooks/multicluster.yml on 2 and 3 test API servers, one topology per test, from empty clusters.
+"""playbooks/multicluster.yml on 2 and 3 real clusters (``tests/cluster``), one topology per test, from
+empty clusters.
 
 Each test runs the playbook, checks what each cluster holds, runs it again (changed: false and no
 write on any cluster), and removes the mesh (exactly what was created goes). To keep the suite
 quick, CA keys are 2048 bits (istio_ca_key_size; the module's own tests cover 4096) and each run
 does as much checking as it can.
+
+The ``mesh_network`` fixture stands in for what a real mesh has around its clusters: a load
+balancer that gives LoadBalancer Services their addresses (``tests/helpers/loadbalancer.py``), and
+the gateways' forwarding of port 15017 to another cluster's istiod, which patches the CA bundle of
+the webhooks of the clusters it reads through their remote secrets (``tests/helpers/eastwest.py``).
 
 The fixture base chart has no ``gateways.networking.istio.io`` CRD (the real one has), so each
 cluster gets a minimal one before the first run, as the Istio CRDs would bring it.
@@ -24,8 +30,10 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply impor
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from tests.helpers.ansible import ROOT, run_playbook
+from tests.helpers.eastwest import EastWest
+from tests.helpers.loadbalancer import LoadBalancers
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("mesh_network")]
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "multicluster.yml")
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
@@ -40,8 +48,21 @@ GATEWAY_CRD = {
                                                            "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
 # What a mesh leaves behind on removal, by design: namespaces (and what the cluster puts in them),
 # the Istio CRDs and their inventory record.
-KEPT_KINDS = {("", "namespaces"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+# (The API server registers an APIService for each group version the CRDs serve: it goes with them.)
+KEPT_KINDS = {("", "namespaces"), ("apiextensions.k8s.io", "customresourcedefinitions"),
+              ("apiregistration.k8s.io", "apiservices")}
 KEPT_NAMES = {"default", "kube-root-ca.crt", "servicemesh-istio-crds-istio"}
+
+
+@pytest.fixture
+def mesh_network(k8s_clusters, request):
+    """Load balancer addresses and the gateways' forwarding between the clusters (real clusters only)."""
+    pool = request.getfixturevalue("k8s_pool")
+    balancers = LoadBalancers(k8s_clusters, pool)
+    network = EastWest(k8s_clusters, pool)
+    yield network
+    network.stop()
+    balancers.stop()
 
 
 class Mesh:
@@ -86,7 +107,7 @@ class Mesh:
 
     def snapshot(self, name):
         return {(gr, (obj["metadata"].get("namespace") or ""), obj["metadata"]["name"])
-                for gr, obj in self.clusters[name].cluster.store.all_objects()}
+                for gr, obj in self.clusters[name].all_objects()}
 
     def get(self, name, api_version, kind, obj_name, namespace=None):
         return self.connect(name).get(ObjectRef.of(api_version, kind, obj_name, namespace))
@@ -166,7 +187,7 @@ def secret_texts(mesh):
     """Every key, token and kubeconfig the mesh holds, as text that must never be printed."""
     texts = set()
     for name in mesh.clusters:
-        for gr, obj in mesh.clusters[name].cluster.store.all_objects():
+        for gr, obj in mesh.clusters[name].all_objects():
             if gr != ("", "secrets"):
                 continue
             for key, value in (obj.get("data") or {}).items():
@@ -179,9 +200,9 @@ def secret_texts(mesh):
 
 # -- multi-primary, multi-network -----------------------------------------------------------------
 
-def test_multi_primary_multi_network(kubeapi_clusters, tmp_path):
-    mesh = Mesh(kubeapi_clusters, tmp_path, {"east": ("cluster1", "primary", "network1"),
-                                             "west": ("cluster2", "primary", "network2")})
+def test_multi_primary_multi_network(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"east": ("cluster1", "primary", "network1"),
+                                         "west": ("cluster2", "primary", "network2")})
     first = mesh.play("-vvv", callback="ansible.builtin.default")
     assert first.ok, first.stdout[-6000:] + first.stderr[-3000:]
 
@@ -227,11 +248,11 @@ def test_multi_primary_multi_network(kubeapi_clusters, tmp_path):
 
 # -- primary-remote, multi-network, with two remotes ----------------------------------------------
 
-@pytest.mark.parametrize("kubeapi_clusters", [3], indirect=True)
-def test_primary_remote_multi_network(kubeapi_clusters, tmp_path):
-    mesh = Mesh(kubeapi_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
-                                             "remote-a": ("cluster2", "remote", "network2"),
-                                             "remote-b": ("cluster3", "remote", "network3")})
+@pytest.mark.parametrize("k8s_clusters", [3], indirect=True)
+def test_primary_remote_multi_network(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
+                                         "remote-a": ("cluster2", "remote", "network2"),
+                                         "remote-b": ("cluster3", "remote", "network3")})
     # check mode from empty clusters: a prediction, nothing written anywhere (not even the root files)
     marks = mesh.marks()
     assert_ok(mesh.play("--check"))
@@ -271,10 +292,10 @@ def test_primary_remote_multi_network(kubeapi_clusters, tmp_path):
 
 # -- external control plane, then a second remote cluster ----------------------------------------
 
-@pytest.mark.parametrize("kubeapi_clusters", [3], indirect=True)
-def test_external_control_plane_and_a_second_remote(kubeapi_clusters, tmp_path):
+@pytest.mark.parametrize("k8s_clusters", [3], indirect=True)
+def test_external_control_plane_and_a_second_remote(k8s_clusters, tmp_path):
     hosts = {"external": ("cluster1", "external", "network1"), "config": ("cluster2", "config", "network1")}
-    mesh = Mesh(kubeapi_clusters, tmp_path, hosts)
+    mesh = Mesh(k8s_clusters, tmp_path, hosts)
     assert_ok(mesh.play(hosts=hosts))
 
     ingress = mesh.get("cluster1", "v1", "Service", "istio-ingressgateway", "istio-system")
@@ -322,9 +343,9 @@ def test_external_control_plane_and_a_second_remote(kubeapi_clusters, tmp_path):
     assert_removed_exactly(mesh)
 
 
-def test_inventory_errors_fail_before_any_write(kubeapi_clusters, tmp_path):
-    mesh = Mesh(kubeapi_clusters, tmp_path, {"a": ("cluster1", "remote", "network1"),
-                                             "b": ("cluster2", "config", "network2")})
+def test_inventory_errors_fail_before_any_write(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"a": ("cluster1", "remote", "network1"),
+                                         "b": ("cluster2", "config", "network2")})
     marks = mesh.marks()
     run = mesh.play()
     assert not run.ok
@@ -337,9 +358,9 @@ def test_inventory_errors_fail_before_any_write(kubeapi_clusters, tmp_path):
 PRUNE_TASK = "servicemesh.istio.multicluster : Prune this cluster's inactive revisions"
 
 
-def test_prune_counts_use_on_every_cluster(kubeapi_clusters, tmp_path):
-    mesh = Mesh(kubeapi_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
-                                             "remote": ("cluster2", "remote", "network2")})
+def test_prune_counts_use_on_every_cluster(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"primary": ("cluster1", "primary", "network1"),
+                                         "remote": ("cluster2", "remote", "network2")})
     strategy = {"istio_update_strategy": {"type": "RevisionBased",
                                           "inactive_revision_deletion_grace_period_seconds": 0},
                 "istio_multicluster_prune_across_clusters": True}

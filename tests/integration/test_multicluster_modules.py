@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
-"""istio_cacerts, istio_remote_secret and istio_gateway through ansible-playbook on two test API servers:
-check mode with diffs, redaction, a second run without writes, rotation on request, removal."""
+"""istio_cacerts, istio_remote_secret and istio_gateway through ansible-playbook on two real clusters:
+check mode with diffs, redaction, a second run without writes, rotation on request, removal; the
+remote secret's credentials against the other cluster's real authentication and RBAC."""
 from __future__ import annotations
 
 import base64
 import os
+import time
 
 import pytest
 import yaml
@@ -13,9 +15,10 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster im
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from tests.helpers.ansible import ROOT, run_playbook
-from tests.integration.test_multicluster import GATEWAY_CRD, Mesh
+from tests.integration.test_multicluster import (GATEWAY_CRD, Mesh, mesh_network,  # noqa: F401 (a fixture)
+                                                 who_am_i)
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("mesh_network")]
 
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 
@@ -55,8 +58,8 @@ def tasks_for(remote, ca_dir, state="present"):
 
 
 @pytest.fixture
-def mesh(kubeapi_clusters, tmp_path):
-    mesh = Mesh(kubeapi_clusters, tmp_path, {})
+def mesh(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {})
     for name in mesh.clusters:
         mesh.connect(name).apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}},
                                  "test-setup")
@@ -120,3 +123,76 @@ def test_gateway_exposure_needs_the_istio_crds(mesh, tmp_path):
     run = run_playbook(path)
     assert not run.ok and "does not serve Gateway (networking.istio.io/v1)" in run.stdout
     assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
+
+
+def wait_for(probe, timeout=60):
+    """probe() until it gives something (the EndpointSlice controller works on its own time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_remote_secret_authenticates_on_the_remote_cluster_with_rbac_enforced(mesh, tmp_path):
+    """The kubeconfig in cluster1's remote secret for cluster2, used against cluster2's real API
+    server: it is the reader service account, allowed what istiod reads across the cluster and
+    refused (403) anything else; removing the secret revokes the token (401)."""
+    from kubernetes import client as k8s, config as k8s_config
+    from kubernetes.client.rest import ApiException
+
+    two = mesh.clusters["cluster2"]
+    pod = two.create_pods("default", labels={"app": "workload"}, name_prefix="workload")[0]["metadata"]["name"]
+    two.kubectl("create", "service", "clusterip", "workload", "--tcp=8080:8080", "-n", "default")
+    task = {"name": "remote secret", "servicemesh.istio.istio_remote_secret": {
+        "name": "cluster2", "consumer": "cluster1", "remote": remote_of(mesh)}}
+    applied = run_playbook(playbook(tmp_path, mesh, [task]))
+    assert applied.ok, applied.stdout[-4000:]
+
+    secret = mesh.get("cluster1", "v1", "Secret", "istio-remote-secret-cluster2", "istio-system")
+    config = yaml.safe_load(base64.b64decode(secret["data"]["cluster2"]))
+    assert config["clusters"][0]["cluster"]["server"] == two.url  # https://127.0.0.1:<port>
+    path = tmp_path / "reader.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    assert who_am_i(str(path)) == ("system:serviceaccount:istio-system:istio-reader-service-account", two.url)
+
+    api = k8s_config.new_client_from_config(config_file=str(path))
+    core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
+
+    # what istiod reads in a cluster it discovers from, everywhere in it
+    assert pod in [p.metadata.name for p in core.list_pod_for_all_namespaces().items]
+    assert "workload" in [s.metadata.name for s in core.list_service_for_all_namespaces().items]
+    assert wait_for(lambda: [e for s in discovery.list_endpoint_slice_for_all_namespaces().items
+                             if (s.metadata.labels or {}).get("kubernetes.io/service-name") == "workload"
+                             for e in s.endpoints or [] if pod == (e.target_ref and e.target_ref.name)])
+    assert {"default", "kube-system", "istio-system"} <= {n.metadata.name for n in core.list_namespace().items}
+
+    # and nothing it must not do: the API server answers 403 and changes nothing
+    refused = {
+        "create a namespace": lambda: core.create_namespace(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "taken-over"}}),
+        "delete a pod": lambda: core.delete_namespaced_pod(pod, "default"),
+        "create a secret in kube-system": lambda: core.create_namespaced_secret("kube-system", {
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "planted"}, "stringData": {"k": "v"}}),
+        "change a service": lambda: core.patch_namespaced_service(
+            "kubernetes", "default", {"metadata": {"labels": {"taken": "over"}}}),
+        "read RBAC": lambda: k8s.RbacAuthorizationV1Api(api).list_cluster_role(),
+    }
+    for what, call in refused.items():
+        with pytest.raises(ApiException) as denied:
+            call()
+        assert denied.value.status == 403, (what, denied.value.status, denied.value.body)
+        assert "istio-reader-service-account" in denied.value.body, what
+    assert two.get_object("api/v1/pods", "default", pod) is not None
+    assert two.get_object("api/v1/namespaces", "", "taken-over") is None
+    assert two.get_object("api/v1/secrets", "kube-system", "planted") is None
+    assert "taken" not in (two.get_object("api/v1/services", "default", "kubernetes")["metadata"].get("labels") or {})
+
+    # removing the remote secret revokes this consumer's token on cluster2
+    task["servicemesh.istio.istio_remote_secret"]["state"] = "absent"
+    removed = run_playbook(playbook(tmp_path, mesh, [task]))
+    assert removed.ok, removed.stdout[-4000:]
+    with pytest.raises(ApiException) as revoked:
+        core.list_namespace()
+    assert revoked.value.status == 401

@@ -47,7 +47,18 @@ def _module_digest() -> str:
         with open(os.path.join(GOMOD, name), "rb") as handle:
             digest.update(handle.read())
     digest.update(KWOK_VERSION.encode())
+    digest.update(" ".join(_version_flags()).encode())
     return digest.hexdigest()[:12]
+
+
+def _version_flags() -> list:
+    """What Kubernetes' own build stamps into its binaries, so that they report their version
+    (kubectl refuses to talk to a server whose version it cannot parse)."""
+    major, minor = KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+    stamped = {"gitVersion": KUBERNETES_VERSION, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean",
+               "buildDate": "1970-01-01T00:00:00Z"}
+    return [f"-X k8s.io/{package}/version.{key}={value}" for package in ("component-base", "client-go/pkg")
+            for key, value in stamped.items()]
 
 
 def bin_dir() -> str:
@@ -108,7 +119,7 @@ def _build(directory: str) -> Dict[str, str]:
     env = _go_env()
     missing = [n for n in KUBE_PACKAGES if not os.access(os.path.join(staging, n), os.X_OK)]
     if missing:
-        _run(["go", "build", "-v", "-trimpath", "-ldflags", "-s -w", "-o", staging + os.sep,
+        _run(["go", "build", "-v", "-trimpath", "-ldflags", " ".join(["-s -w", *_version_flags()]), "-o", staging + os.sep,
               *[KUBE_PACKAGES[n] for n in missing]], GOMOD, env, "Kubernetes " + KUBERNETES_VERSION + " and etcd")
         for name, built in BUILT_NAMES.items():
             if os.path.exists(os.path.join(staging, built)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _prune as prune
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
@@ -166,6 +166,14 @@ def revision_checks(plan: RevisionPlan) -> List[Check]:
                   readiness.deployment_ready)]
 
 
+def injector_checks(objects: Iterable[Mapping[str, Any]]) -> List[Check]:
+    """The unit's sidecar injector webhooks, ready once istiod has written its CA into them: before that,
+    pods in injected namespaces are refused. Only for local istiods (a remote revision's are patched by
+    the primary's istiod, which may not read this cluster yet)."""
+    return [Check(ObjectRef.from_object(obj, namespaced=False), readiness.webhooks_served)
+            for obj in objects if obj.get("kind") == "MutatingWebhookConfiguration"]
+
+
 def revision_ready(cluster: Any, plan: RevisionPlan) -> Dict[str, Any]:
     for check in revision_checks(plan):
         ready, reason = check.predicate(cluster.get(check.ref))
@@ -309,7 +317,7 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
         cluster, key, objects, metadata=revision_metadata(control_plane, plan), check_mode=options.check_mode,
         force_conflicts=options.force_conflicts, chart_version=rendered.version, values=plan.values))
     outcome.results.append(record_control_plane(cluster, control_plane, plan, options))
-    wait_for(cluster, revision_checks(plan), options)
+    wait_for(cluster, revision_checks(plan) + ([] if plan.is_remote else injector_checks(objects)), options)
     outcome.facts = {"revision": plan.name, "version": plan.version.name, "namespace": plan.namespace,
                      "values": plan.values, "upgraded": is_upgrade}
     return outcome
@@ -454,6 +462,7 @@ def install_tag(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalo
         cluster, key, objects, metadata={"revision": plan.name, "version": plan.version.name},
         check_mode=options.check_mode, force_conflicts=options.force_conflicts, chart_version=rendered.version,
         values={"revision": plan.name, "values": plan.values}))
+    wait_for(cluster, injector_checks(objects), options)
     outcome.facts = {"tag": tag, "revision": plan.name, "namespace": plan.namespace,
                      "previous_revision": previous.metadata.get("revision") if previous else None}
     return outcome

@@ -8,6 +8,7 @@ switchable through ``SimConfig``:
   restart), re-evaluated for sidecar injection;
 * Pods created through the API become Running and Ready on a node;
 * LoadBalancer Services get an ingress IP;
+* istiod's CA is written into the injector webhooks of Istio revisions (``istio.io/rev``), as istiod does;
 * Node objects according to the node count;
 * ``create_pods``: pods with given labels/annotations/phase, optionally
   injected the way Istio's mutating webhooks would decide."""
@@ -25,6 +26,7 @@ from .store import meta
 
 WORKLOAD_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}
 KUBE_VERSION = "v1.32.4"
+SIMULATED_CA = "c2ltdWxhdGVkIGlzdGlvZCBDQQ=="  # base64 of a placeholder: nothing verifies it here
 
 
 @dataclass
@@ -34,6 +36,7 @@ class SimConfig:
     pod_status: bool = True          # Pods created through the API become Running/Ready
     load_balancer: bool = True       # LoadBalancer Services get status.loadBalancer.ingress
     namespace_bootstrap: bool = True # default ServiceAccount and kube-root-ca.crt in new namespaces
+    webhook_ca: bool = True          # injector webhooks of Istio revisions get a caBundle
     nodes: int = 1
 
     def as_dict(self) -> dict:
@@ -170,6 +173,18 @@ class SimulationMixin:
             self._run_pod(rt, new, ready=True)
         elif kind == ("", "Service") and self.config.load_balancer:
             self._assign_load_balancer(rt, new)
+        elif kind == ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") and self.config.webhook_ca \
+                and (meta(new).get("labels") or {}).get("istio.io/rev"):
+            self._write_webhook_ca(rt, new)
+
+    def _write_webhook_ca(self, rt: ResourceType, mwc: dict) -> None:
+        """As istiod does for its revision's webhooks (here without waiting for an istiod)."""
+        def change(obj: dict) -> None:
+            for hook in obj.get("webhooks") or []:
+                config = hook.setdefault("clientConfig", {})
+                if config.get("service") and not config.get("caBundle"):
+                    config["caBundle"] = SIMULATED_CA
+        self.controller_write(rt, mwc, change, manager="pilot-discovery", subresource="")
 
     def simulate_after_delete(self, rt: ResourceType, obj: dict) -> None:
         if (rt.group, rt.kind) == ("", "Node"):

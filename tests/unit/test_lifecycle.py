@@ -189,3 +189,20 @@ def test_moving_a_tag_renders_before_removing_it_elsewhere(cluster, renderer):
     with pytest.raises(InvalidObject, match="two different entries"):
         lifecycle.install_tag(cluster, RefusingRenderer(), builtin_catalog(), "prod", green, OPTIONS, force=True)
     assert cluster.writes() == []
+
+
+def test_a_tag_waits_until_istiod_has_written_its_ca_into_the_tag_webhook(cluster, renderer):
+    from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
+    install(cluster, renderer, name="default", version="v1.29.6", strategy="RevisionBased")
+    target = lifecycle.find_revision(cluster, "default-v1-29-6")
+    waiting = lifecycle.Options(wait=True, wait_timeout=0.05, wait_interval=0.01)
+    with pytest.raises(WaitTimeout) as timed_out:
+        lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod", target, waiting)
+    (webhook, reason), = timed_out.value.pending
+    assert "istio-revision-tag-prod" in webhook and "has not yet written its CA" in reason
+    ref = ObjectRef.of("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "istio-revision-tag-prod")
+    served = cluster.get(ref)
+    for hook in served["webhooks"]:
+        hook["clientConfig"]["caBundle"] = "Q0E="
+    cluster.put(served)
+    lifecycle.wait_for(cluster, lifecycle.injector_checks([served]), waiting)

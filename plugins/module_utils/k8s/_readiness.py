@@ -91,6 +91,19 @@ def crd_established(obj: LiveObject) -> Readiness:
     return False, "not established yet"
 
 
+def webhooks_served(obj: LiveObject) -> Readiness:
+    """istiod has taken up a webhook configuration: every webhook that calls a Service carries its CA.
+
+    Until then the API server cannot verify istiod, and pods that hook must inject are refused."""
+    if obj is None:
+        return False, "not found"
+    waiting = [hook.get("name", "?") for hook in obj.get("webhooks") or []
+               if (hook.get("clientConfig") or {}).get("service") and not hook["clientConfig"].get("caBundle")]
+    if waiting:
+        return False, "istiod has not yet written its CA into webhook(s) %s" % ", ".join(waiting)
+    return True, "istiod's CA is in every webhook"
+
+
 def present(obj: LiveObject) -> Readiness:
     """For objects whose existence is the signal (a remote revision's injector MutatingWebhookConfiguration)."""
     return (True, "present") if obj is not None else (False, "not found")

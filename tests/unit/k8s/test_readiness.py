@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import (
-    absent, crd_established, daemonset_ready, deployment_ready, present)
+    absent, crd_established, daemonset_ready, deployment_ready, present, webhooks_served)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, wait_until
 
 
@@ -129,3 +129,18 @@ def test_wait_timeout_lists_every_unready_object_and_why():
     assert "Deployment.apps istio-system/istiod: scaled to zero replicas" in message
     assert "DaemonSet.apps istio-cni/istio-cni-node: not found" in message
     assert info.value.pending == [(str(DEPLOY), "scaled to zero replicas"), (str(CNI), "not found")]
+
+
+def test_webhooks_served_once_every_service_webhook_carries_a_ca():
+    def hook(name, **client_config):
+        return {"name": name, "clientConfig": client_config}
+    service = {"name": "istiod-canary", "namespace": "istio-system"}
+    waiting = {"webhooks": [hook("rev.namespace.sidecar-injector.istio.io", service=service, caBundle="Q0E="),
+                            hook("rev.object.sidecar-injector.istio.io", service=service)]}
+    assert webhooks_served(waiting) == (
+        False, "istiod has not yet written its CA into webhook(s) rev.object.sidecar-injector.istio.io")
+    waiting["webhooks"][1]["clientConfig"]["caBundle"] = "Q0E="
+    assert webhooks_served(waiting)[0] is True
+    # a URL webhook (an external istiod's injection URL) is verified by public roots, not by istiod's CA
+    assert webhooks_served({"webhooks": [hook("url", url="https://istiod.example:15017/inject")]})[0] is True
+    assert webhooks_served(None) == (False, "not found")

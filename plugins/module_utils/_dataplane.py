@@ -97,7 +97,7 @@ def install_cni(cluster: Any, renderer: ManifestRenderer, version: IstioVersion,
     check_skew(cluster, "istio-cni", version)
     must_create = _preflight(cluster, CNI, namespace, create_namespace)
     rendered = renderer.cni(version, namespace, profile, dict(values or {}), platform,
-                            is_upgrade=not must_create and _exists(cluster, CNI, namespace))
+                            is_upgrade=not must_create and _installed(cluster, CNI, namespace))
     metadata = {"version": version.name, "profile": profile or "default"}
     return _install_agent(cluster, CNI, namespace, rendered, metadata, options, must_create)
 
@@ -109,15 +109,15 @@ def install_ztunnel(cluster: Any, renderer: ManifestRenderer, version: IstioVers
     must_create = _preflight(cluster, ZTUNNEL, namespace, create_namespace)
     revision_values = (followed.metadata.get("values") or {}) if followed else None
     rendered = renderer.ztunnel(version, namespace, dict(values or {}), platform, revision_values=revision_values,
-                                is_upgrade=not must_create and _exists(cluster, ZTUNNEL, namespace))
+                                is_upgrade=not must_create and _installed(cluster, ZTUNNEL, namespace))
     metadata = {"version": version.name, "revision": followed.key.name if followed else None}
     outcome = _install_agent(cluster, ZTUNNEL, namespace, rendered, metadata, options, must_create)
     outcome.facts["revision"] = metadata["revision"]
     return outcome
 
 
-def _exists(cluster: Any, kind: str, namespace: str) -> bool:
-    return inventory.load(cluster, namespace, kind, SINGLETON) is not None
+def _installed(cluster: Any, kind: str, namespace: str) -> bool:
+    return inventory.was_installed(inventory.load(cluster, namespace, kind, SINGLETON))
 
 
 def remove_agent(cluster: Any, kind: str, options: lifecycle.Options) -> lifecycle.Outcome:

@@ -299,7 +299,7 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
     must_create_namespace = namespace_missing(cluster, plan.namespace, create_namespace_if_missing)
     key = UnitKey(REVISION, plan.name, plan.namespace)
     previous = None if must_create_namespace else inventory.load(cluster, key.namespace, key.kind, key.name)
-    is_upgrade = previous is not None
+    is_upgrade = inventory.was_installed(previous)
     crd_set = render_crds(cluster, renderer, plan) if crds else None
     rendered = renderer.istiod(plan, is_upgrade=is_upgrade)
     objects = list(rendered.objects)
@@ -448,7 +448,7 @@ def install_tag(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalo
     plan = plan_from_record(target, catalog)
     key = UnitKey(TAG, tag, plan.namespace)
     previous = inventory.load(cluster, key.namespace, key.kind, key.name)
-    is_upgrade = previous is not None
+    is_upgrade = inventory.was_installed(previous)
     # rendered before the first write (the removal below), so objects the renderer refuses change nothing
     rendered = renderer.revision_tag(plan, tag, is_upgrade=is_upgrade)
     objects = list(rendered.objects)

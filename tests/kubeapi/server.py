@@ -381,9 +381,16 @@ class KubeHandler(BaseHTTPRequestHandler):
     def inject_fault(self, verb: str, info: dict, record: dict) -> None:
         resource = info["resource"] + (f"/{info['subresource']}" if info["subresource"] else "")
         fault_verb = "apply" if record.get("patch_type") == "apply" else verb
-        fault = self.cluster.faults.take(fault_verb, info["group"], resource, info["namespace"], info["name"])
+        persisted = verb in MUTATING and not record.get("dry_run")
+        fault = self.cluster.faults.take(fault_verb, info["group"], resource, info["namespace"], info["name"],
+                                         persisted)
         if fault is None:
             return
+        if fault.hold:
+            self.cluster.faults.wait_until_cleared()
+            record["fault"] = "held, then dropped"
+            record["code"] = 0
+            self.reset_connection()
         if fault.delay:
             time.sleep(fault.delay)
             record["fault"] = f"delay {fault.delay}s"

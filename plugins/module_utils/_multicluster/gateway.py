@@ -34,6 +34,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import ManifestRenderer
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION, helm_revision_value
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import remove_unit, sync_unit
@@ -248,11 +249,12 @@ def install_gateway(cluster: Any, renderer: ManifestRenderer, version: IstioVers
                     options: lifecycle.Options) -> lifecycle.Outcome:
     """Render, check, then apply the gateway and its exposure objects as one unit; wait for it."""
     must_create_namespace = lifecycle.namespace_missing(cluster, request.namespace, request.create_namespace)
-    previous = None if must_create_namespace else cluster.get(request.key.ref)
+    previous = None if must_create_namespace else inventory.load(cluster, request.key.namespace,
+                                                                  request.key.kind, request.key.name)
     values = request.merged_values()
     revision = helm_revision_value(request.revision) if request.revision else ""
     rendered = renderer.gateway(version, request.gateway_name, request.namespace, values, revision,
-                                is_upgrade=previous is not None)
+                                is_upgrade=inventory.was_installed(previous))
     objects = list(rendered.objects)
     if request.network:
         ensure_network(objects, request.gateway_name, request.network)

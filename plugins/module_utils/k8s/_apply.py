@@ -118,6 +118,18 @@ class _Item:
     body: Dict[str, Any]
 
 
+@dataclass
+class ReadState:
+    """The checked objects of one apply, and each one's live object (None: missing) before it."""
+
+    items: List[_Item]
+    live: Dict[ObjectRef, Optional[Dict[str, Any]]]
+
+    @property
+    def missing(self) -> List[ObjectRef]:
+        return [item.ref for item in self.items if self.live.get(item.ref) is None]
+
+
 class Applier:
     """Applies and deletes sets of objects on one cluster with one field manager."""
 
@@ -135,16 +147,31 @@ class Applier:
         self.clock = clock or SystemClock()
 
     # -- apply ---------------------------------------------------------------------------------
-    def apply(self, objects: Iterable[Mapping[str, Any]]) -> ApplyResult:
-        """Apply ``objects`` in dependency order; raises K8sError with ``partial`` set on failure."""
+    def read(self, objects: Iterable[Mapping[str, Any]]) -> "ReadState":
+        """Check the objects and read what is live, without writing: what ``apply`` starts from.
+
+        Kinds that only the unit's own CRDs define cannot have objects yet; any other kind the
+        server does not serve is refused here, before the first write."""
+        items = self._prepare(objects)
+        defined = [item for item in items if item.ref.is_crd]
+        readable = [item for item in items if item.ref.is_crd
+                    or not (any(_crd_defines(crd.body, item.ref) for crd in defined)
+                            and not self.cluster.is_served(item.ref.api_version, item.ref.kind))]
+        live: Dict[ObjectRef, Optional[Dict[str, Any]]] = {item.ref: None for item in items}
+        live.update(self._read_live(readable))
+        return ReadState(items, live)
+
+    def apply(self, objects: Iterable[Mapping[str, Any]], state: Optional["ReadState"] = None) -> ApplyResult:
+        """Apply ``objects`` (or what ``read`` returned) in dependency order; raises K8sError with
+        ``partial`` set on failure."""
         result = ApplyResult(check_mode=self.check_mode)
         try:
-            items = self._prepare(objects)
-            crds = [item for item in items if item.ref.is_crd]
-            others = [item for item in items if not item.ref.is_crd]
-            self._apply_all(crds, result)
+            state = state or self.read(objects)
+            crds = [item for item in state.items if item.ref.is_crd]
+            others = [item for item in state.items if not item.ref.is_crd]
+            self._apply_all(crds, state.live, result)
             self._settle_crds(crds, others, result)
-            self._apply_all(others, result)
+            self._apply_all(others, state.live, result)
         except K8sError as exc:
             exc.partial = result
             raise
@@ -181,8 +208,8 @@ class Applier:
                 scope = bool((obj.get("metadata") or {}).get("namespace"))
         return scope
 
-    def _apply_all(self, items: Sequence[_Item], result: ApplyResult) -> None:
-        live = self._read_live(items)
+    def _apply_all(self, items: Sequence[_Item], live: Mapping[ObjectRef, Optional[Dict[str, Any]]],
+                   result: ApplyResult) -> None:
         for item in items:
             result.objects.append(self._apply_one(item, live.get(item.ref), result))
 

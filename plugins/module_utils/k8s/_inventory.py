@@ -27,6 +27,8 @@ UNIT_LABEL = "servicemesh.istio/unit"
 NAME_PREFIX = "servicemesh-istio-"
 FORMAT_VERSION = "1"
 INVENTORY_FIELD_MANAGER = "servicemesh.istio"
+IN_PROGRESS_KEY = "inProgress"
+INSTALLING, UPGRADING = "install", "upgrade"
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -87,6 +89,15 @@ class InventoryRecord:
     chart_version: str = ""
     values_digest: str = ""
     metadata: Dict[str, Any] = field(default_factory=dict)
+    # Set before a run's first object write, cleared when the unit is complete; a record still in
+    # progress is what a run that was killed or failed left behind. INSTALLING: no run had completed
+    # the unit before; UPGRADING: one had.
+    in_progress: str = ""
+
+    @property
+    def installed(self) -> bool:
+        """A run completed this unit once (so rendering it again is a Helm upgrade, not an install)."""
+        return self.in_progress != INSTALLING
 
     def entry(self, ref: ObjectRef) -> Optional[InventoryEntry]:
         for entry in self.entries:
@@ -111,6 +122,7 @@ class InventoryRecord:
             "chartVersion": self.chart_version or "",
             "valuesDigest": self.values_digest or "",
             "metadata": canonical_json(self.metadata or {}),
+            **({IN_PROGRESS_KEY: self.in_progress} if self.in_progress else {}),
         }
 
     def labels(self) -> Dict[str, str]:
@@ -134,9 +146,16 @@ class InventoryRecord:
             entries = [InventoryEntry(ObjectRef.from_record(item), bool(item.get("created")))
                        for item in json.loads(data.get("objects") or "[]")]
             extra = json.loads(data.get("metadata") or "{}")
+            if data.get(IN_PROGRESS_KEY, "") not in ("", INSTALLING, UPGRADING):
+                raise ValueError("%s is %r" % (IN_PROGRESS_KEY, data[IN_PROGRESS_KEY]))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidObject("%s is damaged (%s); fix or delete it" % (where, exc)) from exc
-        return cls(key, entries, data.get("chartVersion", ""), data.get("valuesDigest", ""), extra)
+        return cls(key, entries, data.get("chartVersion", ""), data.get("valuesDigest", ""), extra,
+                   data.get(IN_PROGRESS_KEY, ""))
+
+
+def was_installed(record: Optional[InventoryRecord]) -> bool:
+    return record is not None and record.installed
 
 
 def load(cluster: Any, namespace: str, kind: str, name: str) -> Optional[InventoryRecord]:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
-    CREATED, DEFAULT_FIELD_MANAGER, RELEASED, Applier, ObjectResult, ResultSet)
+    CREATED, DEFAULT_FIELD_MANAGER, RELEASED, Applier, ObjectResult, ReadState, ResultSet)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import K8sError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import (
     InventoryEntry, InventoryRecord, UnitKey)
@@ -60,14 +60,28 @@ class _Recorder:
         self.values_digest = stable_digest(values) if values is not None else base.values_digest
         self.metadata = inventory.merge_metadata(base.metadata, metadata)
 
-    def save(self, entries: List[InventoryEntry]) -> Tuple[InventoryRecord, bool]:
-        record = InventoryRecord(self.key, entries, self.chart_version, self.values_digest, self.metadata)
-        return record, inventory.save(self.cluster, record, previous=self.previous, check_mode=self.check_mode)
+    def save(self, entries: List[InventoryEntry], in_progress: bool = False) -> Tuple[InventoryRecord, bool]:
+        phase = "" if not in_progress else (inventory.UPGRADING if inventory.was_installed(self.previous)
+                                            else inventory.INSTALLING)
+        record = InventoryRecord(self.key, entries, self.chart_version, self.values_digest, self.metadata, phase)
+        changed = inventory.save(self.cluster, record, previous=self.previous, check_mode=self.check_mode)
+        if changed and not self.check_mode:
+            self.previous = record
+        return record, changed
+
+    def save_intent(self, entries: List[InventoryEntry]) -> None:
+        """Before the first write: every object the run may create, so a killed run is still undone."""
+        if not self.check_mode and _differ(entries, self.previous.entries if self.previous else []):
+            self.save(entries, in_progress=True)
 
     def save_after_failure(self, entries: List[InventoryEntry], exc: K8sError) -> None:
-        """Record what a failed run left behind; the caller re-raises ``exc``."""
-        if not self.check_mode and exc.partial is not None:
-            self.save(entries)
+        """Record what a failed run left behind; the caller re-raises ``exc``, which stays the error shown."""
+        if self.check_mode or exc.partial is None:
+            return
+        try:
+            self.save(entries, in_progress=True)
+        except K8sError as also:
+            exc.args = ("%s (and its inventory %s could not be saved: %s)" % (exc, self.key, also),)
 
 
 def _done_refs(exc: K8sError) -> set:
@@ -90,15 +104,18 @@ def sync_unit(cluster: Any, unit_key: UnitKey, objects: Iterable[Mapping[str, An
     previous = inventory.load(cluster, unit_key.namespace, unit_key.kind, unit_key.name)
     recorder = _Recorder(cluster, unit_key, previous, chart_version, values, metadata, check_mode)
     before = list(previous.entries) if previous else []
+    state = applier.read(objects)
+    intent = _intended_entries(before, state)
+    recorder.save_intent(intent)
     try:
-        applied = applier.apply(objects).objects
+        applied = applier.apply(objects, state).objects
     except K8sError as exc:
         created = [r.ref for r in (exc.partial.objects if exc.partial else []) if r.action == CREATED]
-        recorder.save_after_failure(_merge_entries(before, _entries(created)), exc)
+        recorder.save_after_failure(_merge_entries(intent, _entries(created)), exc)
         raise
     result = UnitResult(list(applied), check_mode, key=unit_key)
 
-    entries = _entries_after_apply(previous, applied)
+    entries = _entries_after_apply(InventoryRecord(unit_key, intent), applied)
     rendered = {entry.ref for entry in entries}
     kept, releases, doomed = _sort_dropped([e for e in before if e.ref not in rendered], prune)
     result.objects.extend(releases)
@@ -110,6 +127,21 @@ def sync_unit(cluster: Any, unit_key: UnitKey, objects: Iterable[Mapping[str, An
         raise
     result.record, result.inventory_changed = recorder.save(entries + kept)
     return result
+
+
+def _intended_entries(before: List[InventoryEntry], state: ReadState) -> List[InventoryEntry]:
+    """The record before the first write: what it had, plus each rendered object, ours if it is
+    missing now (this run creates it) or was ours already."""
+    known = {entry.ref: entry for entry in before}
+    missing = set(state.missing)
+    for item in state.items:
+        ours = item.ref in missing or (item.ref in known and known[item.ref].created)
+        known[item.ref] = InventoryEntry(item.ref, ours)
+    return list(known.values())
+
+
+def _differ(entries: List[InventoryEntry], recorded: List[InventoryEntry]) -> bool:
+    return set(entries) != set(recorded)
 
 
 def _merge_entries(entries: List[InventoryEntry], more: List[InventoryEntry]) -> List[InventoryEntry]:

@@ -84,10 +84,31 @@ def test_check_mode_sync_writes_nothing(cluster):
     assert inventory.load(cluster, "istio-system", "revision", "default") is None
 
 
-def test_failed_apply_still_records_what_it_created(cluster):
+def test_the_record_of_intent_is_written_before_the_first_object(cluster):
+    cluster.put(configmap("there"))
+    marks = len(cluster.writes())
     with pytest.raises(K8sError):
-        sync(cluster, [configmap("a"), configmap("b", namespace="missing")])
-    assert inventory.load(cluster, "istio-system", "revision", "default").created_refs == [ref_of(configmap("a"))]
+        sync(cluster, [configmap("a"), configmap("there"), configmap("b", namespace="missing")])
+    first = cluster.writes()[marks]
+    assert "servicemesh-istio-revision-default" in str(first), first
+    record = inventory.load(cluster, "istio-system", "revision", "default")
+    # everything missing before the run is ours, created or not yet; what was there stays adopted
+    assert sorted(ref.name for ref in record.created_refs) == ["a", "b"]
+    assert [ref.name for ref in record.adopted_refs] == ["there"]
+    assert record.in_progress == inventory.INSTALLING and not inventory.was_installed(record)
+    # the re-run completes the unit (here: without the object it cannot create) and clears the mark
+    done = sync(cluster, [configmap("a"), configmap("there")])
+    assert done.record.in_progress == "" and inventory.was_installed(done.record)
+    assert remove_unit(cluster, KEY).changed
+    assert ref_of(configmap("a")) not in cluster.store and ref_of(configmap("there")) in cluster.store
+
+
+def test_a_run_that_changes_no_entry_writes_no_intent(cluster):
+    sync(cluster, [configmap("a")])
+    marks = len(cluster.writes())
+    sync(cluster, [configmap("a", k="changed")])
+    written = cluster.writes()[marks:]
+    assert len(written) == 1 and "servicemesh-istio" not in str(written[0]), written
 
 
 def test_remove_deletes_what_we_created_then_the_inventory(cluster):

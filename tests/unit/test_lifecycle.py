@@ -206,3 +206,28 @@ def test_a_tag_waits_until_istiod_has_written_its_ca_into_the_tag_webhook(cluste
         hook["clientConfig"]["caBundle"] = "Q0E="
     cluster.put(served)
     lifecycle.wait_for(cluster, lifecycle.injector_checks([served]), waiting)
+
+
+def test_a_re_run_after_an_interrupted_install_still_renders_an_install(cluster, renderer):
+    from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ApiError
+    real_apply = cluster.apply
+
+    def failing_on_the_deployment(body, field_manager, force=False, dry_run=False):
+        if body["kind"] == "Deployment" and not dry_run:
+            raise ApiError("apply Deployment: injected", 500, "InternalError")
+        return real_apply(body, field_manager, force, dry_run)
+    cluster.apply = failing_on_the_deployment
+    with pytest.raises(ApiError):
+        install(cluster, renderer, name="default", version="v1.29.6")
+    record = inventory.load(cluster, "istio-system", "revision", "default")
+    assert record.in_progress == inventory.INSTALLING
+    cluster.apply = real_apply
+    validator = ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                             "istio-validator-istio-system")
+    cluster.delete(validator)  # as if the first run had stopped before it
+    done = install(cluster, renderer, name="default", version="v1.29.6")
+    assert done.facts["upgraded"] is False
+    assert {hook["failurePolicy"] for hook in cluster.get(validator)["webhooks"]} == {"Ignore"}
+    assert inventory.load(cluster, "istio-system", "revision", "default").in_progress == ""
+    # once complete, the next run is an upgrade
+    assert install(cluster, renderer, name="default", version="v1.29.6").facts["upgraded"] is True

@@ -179,7 +179,7 @@ def _mesh_clusters(params: Dict[str, Any]):
     """The mesh's other clusters, by name, when the caller can see them all."""
     if params.get("mesh_clusters") is None:
         return None
-    return {entry["name"]: connect({k: v for k, v in entry.items() if k != "name"})
+    return {entry["name"]: connect({k: v for k, v in entry.items() if k != "name"}, params.get("request_timeout"))
             for entry in params["mesh_clusters"]}
 
 

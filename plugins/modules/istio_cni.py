@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - servicemesh.istio.chart_source
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   namespace:
     description: The CNI's namespace.

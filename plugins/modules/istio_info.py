@@ -16,6 +16,7 @@ author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
   - servicemesh.istio.attributes.INFO_MODULE
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   version_catalog:
     description: A version catalog file, when the control planes were installed with one.

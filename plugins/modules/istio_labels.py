@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   name:
     description: The label set; two label sets never take each other's labels away.

@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - servicemesh.istio.control_plane
   - servicemesh.istio.chart_source
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 attributes:
   check_mode:
     details: In check mode O(dest) is not written; the result and diff say what would be.

@@ -20,6 +20,7 @@ author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
   - servicemesh.istio.attributes
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   name:
     description: The DaemonSet.

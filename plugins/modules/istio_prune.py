@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   name:
     description: The control plane.

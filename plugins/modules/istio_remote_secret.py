@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - servicemesh.istio.remote_cluster
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   name:
     description: The remote cluster's name, as its istiod or the mesh knows it (C(global.multiCluster.clusterName)).

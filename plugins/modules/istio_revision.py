@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - servicemesh.istio.chart_source
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   state:
     description:

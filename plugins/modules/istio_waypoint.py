@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - servicemesh.istio.attributes
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   name:
     description: The waypoint's (and its Gateway's) name.

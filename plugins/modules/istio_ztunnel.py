@@ -22,6 +22,7 @@ extends_documentation_fragment:
   - servicemesh.istio.chart_source
   - servicemesh.istio.cluster_change
   - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
 options:
   namespace:
     description: ztunnel's namespace; ambient control planes must trust it (C(pilot.trustedZtunnelNamespace)).

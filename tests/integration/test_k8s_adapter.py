@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
 
 import pytest
 
@@ -376,6 +377,36 @@ def test_persistent_errors_fail_with_the_status_message(py_cluster, kubeapi, py_
             Applier(py_cluster).apply([configmap(ns)])
     finally:
         kubeapi.clear_faults()
+
+
+def test_a_server_that_stops_answering_fails_within_the_request_timeout(kubeapi, py_ns):
+    cluster = connect({"kubeconfig": kubeapi.kubeconfig, "context": kubeapi.context, "request_timeout": 0.5},
+                      retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.1))
+    kubeapi.inject_fault(verb="get", resource="configmaps", namespace=py_ns, hold=True, count=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ClusterUnreachable, match="timed out"):
+            cluster.get(ref_of(configmap(py_ns)))
+        # three attempts of half a second each, and the pauses between them
+        assert time.monotonic() - started < 5
+        assert [fault["hits"] for fault in kubeapi.admin("GET", "faults")["items"]] == [3]
+    finally:
+        kubeapi.clear_faults()
+
+
+def test_a_module_fails_within_its_request_timeout_when_the_server_stops_answering(kubeapi):
+    from tests.helpers.ansible import run_module
+    kubeapi.inject_fault(hold=True, count=0)
+    started = time.monotonic()
+    try:
+        result = run_module("servicemesh.istio.istio_info", {"kubeconfig": kubeapi.kubeconfig, "request_timeout": 1})
+        elapsed = time.monotonic() - started
+    finally:
+        kubeapi.clear_faults()
+    assert result.get("failed") and "timed out" in result["msg"], result
+    assert "Traceback" not in result.get("module_stderr", "")
+    # five attempts of a second each, the pauses between them, and Ansible's own start-up
+    assert elapsed < 30, elapsed
 
 
 def test_unreachable_server_names_the_host():

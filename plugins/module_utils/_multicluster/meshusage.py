@@ -17,12 +17,12 @@ import copy
 from typing import Any, Dict, Mapping
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CLUSTER_ARG_SPEC
 
 # The option a pruning module takes: the mesh's other clusters, each a name plus connection options.
 MESH_CLUSTERS_ARG: Dict[str, Any] = {
     "type": "list", "elements": "dict",
-    "options": dict(copy.deepcopy(CONNECTION_ARG_SPEC), name={"type": "str", "required": True}),
+    "options": dict(copy.deepcopy(CLUSTER_ARG_SPEC), name={"type": "str", "required": True}),
 }
 
 

@@ -21,12 +21,12 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster im
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.redact import redacted_diffs, scrub
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import (
     lifecycle_options, renderer_for, require_libraries)
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC, connect
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CLUSTER_ARG_SPEC, connect
 
 STATE_ARG: Dict[str, Any] = {"type": "str", "choices": ["present", "absent"], "default": "present"}
 
 # The cluster whose credentials istio_remote_secret exports: the usual connection options, nested.
-REMOTE_CLUSTER_ARG: Dict[str, Any] = {"type": "dict", "options": copy.deepcopy(CONNECTION_ARG_SPEC)}
+REMOTE_CLUSTER_ARG: Dict[str, Any] = {"type": "dict", "options": copy.deepcopy(CLUSTER_ARG_SPEC)}
 
 
 def exit_outcome(module: Any, outcome: lifecycle.Outcome, changed: bool = False) -> None:
@@ -108,7 +108,7 @@ def run_remote_secret(module: Any) -> None:
         spec = remote_secret_spec(params)
         spec.check()
         target = connect(params)
-        remote: Optional[Any] = connect(params["remote"]) if params.get("remote") else None
+        remote: Optional[Any] = connect(params["remote"], params.get("request_timeout")) if params.get("remote") else None
         if params["state"] == "absent":
             outcome = remotesecret.remove_remote_secret(target, remote, spec, options)
         else:

@@ -5,7 +5,8 @@
 
 The connection options, their environment variables (``K8S_AUTH_*``) and their
 documentation are kubernetes.core's: modules use ``CONNECTION_ARG_SPEC`` and
-``extends_documentation_fragment: [kubernetes.core.k8s_auth_options]``.
+``extends_documentation_fragment: [kubernetes.core.k8s_auth_options, servicemesh.istio.connection]``
+(kubernetes.core's options plus ``request_timeout``).
 
 Notes on reusing ``kubernetes.core``'s ``get_api_client``:
 
@@ -47,6 +48,7 @@ except ImportError:
 
 try:
     import kubernetes
+    import kubernetes.client.rest
     import urllib3
     from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
@@ -56,7 +58,14 @@ except ImportError:
 
 T = TypeVar("T")
 
-CONNECTION_ARG_SPEC: Dict[str, Any] = copy.deepcopy(AUTH_ARG_SPEC)
+# Seconds to connect, and to wait for each answer; a request that times out is retried like a dropped one.
+DEFAULT_REQUEST_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
+# kubernetes.core's connection options, as nested options name other clusters with them
+CLUSTER_ARG_SPEC: Dict[str, Any] = copy.deepcopy(AUTH_ARG_SPEC)
+# a module's own connection: those plus the request timeout
+CONNECTION_ARG_SPEC: Dict[str, Any] = dict(copy.deepcopy(AUTH_ARG_SPEC), request_timeout={
+    "type": "float", "default": DEFAULT_REQUEST_TIMEOUT})
 CONNECTION_DOC_FRAGMENT = "kubernetes.core.k8s_auth_options"
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -276,15 +285,21 @@ def _first_line(value: Any) -> str:
     return text.splitlines()[0] if text else type(value).__name__
 
 
-def connect(params: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> Cluster:
+def connect(params: Mapping[str, Any], request_timeout: Optional[float] = None,
+            retry: Optional[RetryPolicy] = None) -> Cluster:
     """A Cluster from connection parameters (module params or a plain dict).
 
     Unset options fall back to the ``K8S_AUTH_*`` environment variables, then
     in-cluster configuration, then ``~/.kube/config`` (kubernetes.core rules).
+    ``request_timeout`` (or the parameter of that name) bounds every request.
     """
     if not (HAS_KUBERNETES and HAS_KUBERNETES_CORE):
         raise K8sError("the kubernetes Python library and the kubernetes.core collection are required")
-    auth = {key: params[key] for key in CONNECTION_ARG_SPEC if params.get(key) is not None}
+    timeout = float(params.get("request_timeout") or request_timeout or DEFAULT_REQUEST_TIMEOUT)
+    if timeout <= 0:
+        raise K8sError("request_timeout must be a positive number of seconds, not %g" % timeout)
+    auth = {key: params[key] for key in CLUSTER_ARG_SPEC if params.get(key) is not None}
+    _bound_every_request(timeout)
     try:
         k8s_client = _get_api_client_isolated(auth)
     except (CoreException, kubernetes.config.ConfigException, ValueError, OSError) as exc:
@@ -310,6 +325,25 @@ def _leave_retries_to_us(dynamic_client: Any) -> None:
     pool_manager.connection_pool_kw["retries"] = urllib3.util.Retry(
         total=None, connect=2, read=0, redirect=5, status=0, other=0, respect_retry_after_header=False)
     pool_manager.clear()  # pools made during discovery were built with the old settings
+
+
+def _bound_every_request(timeout: float) -> None:
+    """A connect and a read timeout on every request of this process, discovery included, unless a call
+    sets its own. The kubernetes client sends none by default, so a server that accepts a connection and
+    never answers would hold a task forever. Set before the client is built: building it already asks
+    the server (discovery). One module run has one ``request_timeout``, so one setting serves all."""
+    rest = kubernetes.client.rest.RESTClientObject
+    rest.servicemesh_request_bounds = (min(CONNECT_TIMEOUT, timeout), timeout)
+    if getattr(rest, "servicemesh_unbounded_request", None) is not None:
+        return
+    send = rest.request
+
+    def bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("_request_timeout"):
+            kwargs["_request_timeout"] = self.servicemesh_request_bounds
+        return send(self, *args, **kwargs)
+    rest.servicemesh_unbounded_request = send
+    rest.request = bounded
 
 
 def _get_api_client_isolated(auth: Mapping[str, Any]) -> Any:

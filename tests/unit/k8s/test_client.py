@@ -11,7 +11,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _clie
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import (
     CONNECTION_ARG_SPEC, Cluster, RetryPolicy, api_error, connect)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
-    ApiError, ClusterUnreachable, ConflictError)
+    ApiError, ClusterUnreachable, ConflictError, K8sError)
 
 
 def api_exception(status, body=None, headers=None, reason="Reason"):
@@ -114,3 +114,14 @@ def test_connect_to_nothing_names_the_host(tmp_path):
         cluster = connect({"host": "http://127.0.0.1:9", "api_key": "x"},
                           retry=RetryPolicy(attempts=1, sleep=lambda s: None))
         cluster.list("v1", "ConfigMap")
+
+
+def test_a_request_timeout_must_be_positive():
+    with pytest.raises(K8sError, match="request_timeout must be a positive number of seconds, not -1"):
+        connect({"host": "https://127.0.0.1:9", "api_key": "x", "request_timeout": -1})
+
+
+def test_the_request_timeout_is_a_module_option_but_not_a_nested_cluster_option():
+    from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CLUSTER_ARG_SPEC
+    assert CONNECTION_ARG_SPEC["request_timeout"] == {"type": "float", "default": 30.0}
+    assert "request_timeout" not in CLUSTER_ARG_SPEC and set(CLUSTER_ARG_SPEC) < set(CONNECTION_ARG_SPEC)

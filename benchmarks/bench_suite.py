@@ -19,8 +19,8 @@ DEFAULT_FILES = ("tests/integration/test_control_plane_modules.py", "tests/integ
                  "tests/integration/test_multicluster.py", "tests/integration/test_ambient.py")
 
 
-def run_suite(files: list, workers: int, server: str) -> tuple:
-    env = dict(os.environ)
+def run_suite(files: list, workers: int, server: str, bindir: str) -> tuple:
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
     env.pop("ISTIO_TEST_KUBECONFIG", None)
     if server == "kubeapi":
         env["ISTIO_TEST_SERVER"] = "kubeapi"
@@ -39,11 +39,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("files", nargs="*", default=list(DEFAULT_FILES))
     args = parser.parse_args()
+    sys.path.insert(0, ROOT)
     from tests.cluster import build
-    build.ensure_binaries()  # the build is a one-off, not part of the suite's time
+    # the build is a one-off, not part of the suite's time
+    bindir = os.path.dirname(build.ensure_binaries()["kube-apiserver"])
     results = {}
     for server in ("kubeapi", "real"):
-        results[server] = run_suite(args.files, args.workers, server)
+        results[server] = run_suite(args.files, args.workers, server, bindir)
         elapsed, code, summary = results[server]
         print(f"{server:8s} {elapsed:8.1f} s  exit {code}  {summary}", flush=True)
     ratio = results["real"][0] / results["kubeapi"][0]

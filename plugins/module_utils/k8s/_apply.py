@@ -4,20 +4,26 @@
 """Server-side apply of rendered objects, idempotent and check-mode aware.
 
 Per object, the applier first reads the live object (one GET, or one LIST per
-kind and namespace when a namespace holds several objects of that kind), then:
+kind and namespace when a namespace holds several objects of that kind), then
+decides every object of the set before it writes any:
 
-* missing: apply it (real run), or dry-run apply it (check mode) -> created;
 * present and our field manager already owns exactly the desired fields with
   the desired values (proved from ``managedFields``, see ``_fieldset``): nothing
   more is sent -> unchanged;
-* otherwise: dry-run apply, compare the predicted object with the live one
-  (server bookkeeping ignored, our ownership included); only if they differ,
-  and not in check mode, the real apply -> updated, else unchanged.
+* otherwise: dry-run apply; a missing object -> created; a present one is
+  compared with the prediction (server bookkeeping ignored, our ownership
+  included) -> updated if they differ, else unchanged.
+
+If the server refuses any object (a conflict with another field manager, an
+invalid field, a missing namespace), the whole set is refused, naming every
+refused object, and nothing is written. Then, unless in check mode, the
+created and updated objects are applied. Objects in a namespace, or of a kind,
+that the same set creates first cannot be dry-run; they are checked when written.
 
 Request cost per object (reads: a GET each, or one LIST per kind and
 namespace holding two or more of them):
 
-* first run: 1 read + 1 apply;
+* first run: 1 read + 1 dry-run + 1 apply;
 * identical second run: 1 read, and a dry-run only for objects where the
   server rewrites a value inside our fields (defaulted ``rules[].scope`` of
   webhooks, canonicalised quantities such as ``2048Mi``); no writes;
@@ -51,6 +57,8 @@ CHANGING_ACTIONS = frozenset({CREATED, UPDATED, DELETED})
 LIST_THRESHOLD = 2
 # How often an object written by someone else between our read and our apply is read again.
 STALE_READ_RETRIES = 2
+# Answers that refuse an object (collected over the whole apply before any write), not transient faults.
+REFUSALS = frozenset({400, 403, 404, 409, 422})
 
 
 @dataclass
@@ -116,6 +124,7 @@ class DeleteResult(ResultSet):
 class _Item:
     ref: ObjectRef
     body: Dict[str, Any]
+    body_sent: Dict[str, Any] = field(default_factory=dict)  # as decided for the live object
 
 
 @dataclass
@@ -210,48 +219,61 @@ class Applier:
 
     def _apply_all(self, items: Sequence[_Item], live: Mapping[ObjectRef, Optional[Dict[str, Any]]],
                    result: ApplyResult) -> None:
+        """Decide every object first (dry runs, no writes), refusing the whole set if any is refused; then write."""
+        decided: List[ObjectResult] = []
+        refusals: List[K8sError] = []
         for item in items:
-            result.objects.append(self._apply_one(item, live.get(item.ref), result))
+            try:
+                decided.append(self._decide(item, live.get(item.ref), result.objects + decided))
+            except (ApiError, InvalidObject) as exc:
+                if isinstance(exc, ApiError) and exc.status not in REFUSALS:
+                    raise
+                refusals.append(exc)
+        if refusals:
+            raise refused(refusals)
+        for item, decision in zip(items, decided):
+            if decision.changed and not self.check_mode:
+                decision.after = self._send(item.body_sent)
+            result.objects.append(decision)
 
-    def _apply_one(self, item: _Item, live: Optional[Dict[str, Any]], result: ApplyResult,
-                   rereads: int = STALE_READ_RETRIES) -> ObjectResult:
+    def _decide(self, item: _Item, live: Optional[Dict[str, Any]], decided: Sequence[ObjectResult],
+                rereads: int = STALE_READ_RETRIES) -> ObjectResult:
+        """What applying ``item`` would do, from the live object and a dry run; nothing is written."""
         ref = item.ref
         if live and (live.get("metadata") or {}).get("deletionTimestamp"):
-            raise K8sError("%s is being deleted; run again once it is gone" % ref)
-        body = keep_istiod_failure_policy(copy.deepcopy(item.body), live, self.field_manager)
-        if live and apply_is_noop(body, live, self.field_manager):
+            raise InvalidObject("%s is being deleted; run again once it is gone" % ref)
+        item.body_sent = keep_istiod_failure_policy(copy.deepcopy(item.body), live, self.field_manager)
+        if live and apply_is_noop(item.body_sent, live, self.field_manager):
             return ObjectResult(ref, UNCHANGED, live, live, existed=True)
-        if live is None and not self.check_mode:
-            return ObjectResult(ref, CREATED, {}, self._send(body), existed=False)
         try:
-            predicted, note = self._predict(ref, body, result)
+            predicted, note = self._predict(ref, item.body_sent, decided)
         except ConflictError:
             # a conflict with a field someone took since our read (istiod's failurePolicy) is decided again
             # on the object as it is now; a conflict on what was already read is the user's to resolve
             fresh = self.cluster.get(ref) if live is not None and rereads else None
             if fresh is None or _resource_version(fresh) == _resource_version(live):
                 raise
-            return self._apply_one(item, fresh, result, rereads - 1)
+            return self._decide(item, fresh, decided, rereads - 1)
         if live is None:
             return ObjectResult(ref, CREATED, {}, predicted, existed=False, note=note)
         if rereads and _resource_version(predicted) and _resource_version(predicted) != _resource_version(live):
             # Written since the read (istiod patching its webhooks' caBundle right after it starts): the dry
             # run shows today's object, the read an older one. Compare with today's, or the older fields
             # would be reported as a change and the apply would send what the read said.
-            return self._apply_one(item, self.cluster.get(ref), result, rereads - 1)
+            return self._decide(item, self.cluster.get(ref), decided, rereads - 1)
         if same_state(predicted, live, self.field_manager):
             return ObjectResult(ref, UNCHANGED, live, live, existed=True)
-        after = predicted if self.check_mode else self._send(body)
-        return ObjectResult(ref, UPDATED, live, after, existed=True, note=note)
+        return ObjectResult(ref, UPDATED, live, predicted, existed=True, note=note)
 
     def _send(self, body: Mapping[str, Any], dry_run: bool = False) -> Dict[str, Any]:
         return self.cluster.apply(body, self.field_manager, force=self.force_conflicts, dry_run=dry_run)
 
-    def _predict(self, ref: ObjectRef, body: Dict[str, Any], result: ApplyResult) -> Tuple[Dict[str, Any], str]:
-        """What the server would store; without the server when check mode skipped a prerequisite."""
-        blocker = self._check_mode_blocker(ref, result)
+    def _predict(self, ref: ObjectRef, body: Dict[str, Any],
+                 decided: Sequence[ObjectResult]) -> Tuple[Dict[str, Any], str]:
+        """What the server would store; without the server when the object waits for one created first."""
+        blocker = _waits_for(ref, decided)
         if blocker:
-            return body, "predicted without the API server: %s" % blocker
+            return body, ("predicted without the API server: %s" % blocker) if self.check_mode else ""
         try:
             return self._send(body, dry_run=True), ""
         except (ApiError, KindNotServed) as exc:
@@ -259,20 +281,6 @@ class Applier:
             if not self.check_mode or getattr(exc, "status", 404) != 404:
                 raise
             return body, "predicted without the API server: %s" % exc
-
-    def _check_mode_blocker(self, ref: ObjectRef, result: ApplyResult) -> str:
-        # In check mode nothing is created, so the server cannot dry-run objects
-        # in a namespace, or of a kind, that this same run would create first.
-        if not self.check_mode:
-            return ""
-        for done in result.objects:
-            if done.action != CREATED:
-                continue
-            if done.ref.kind == "Namespace" and not done.ref.group and done.ref.name == ref.namespace:
-                return "namespace %s would be created first" % ref.namespace
-            if done.ref.is_crd and _crd_defines(done.after, ref):
-                return "its CRD %s would be created first" % done.ref.name
-        return ""
 
     def _read_live(self, items: Sequence[_Item]) -> Dict[ObjectRef, Optional[Dict[str, Any]]]:
         """Live objects by ref (None if missing): one LIST per crowded kind and namespace, else GETs."""
@@ -355,6 +363,32 @@ class Applier:
         elif not self.cluster.delete(ref, propagation_policy):
             return ObjectResult(ref, ABSENT)
         return ObjectResult(ref, DELETED, before, {}, existed=True)
+
+
+def _waits_for(ref: ObjectRef, decided: Sequence[ObjectResult]) -> str:
+    """Why the server cannot dry-run ``ref`` yet: its namespace or CRD is created earlier in the same apply."""
+    for done in decided:
+        if done.action != CREATED:
+            continue
+        if done.ref.kind == "Namespace" and not done.ref.group and done.ref.name == ref.namespace:
+            return "namespace %s would be created first" % ref.namespace
+        if done.ref.is_crd and _crd_defines(done.after, ref):
+            return "its CRD %s would be created first" % done.ref.name
+    return ""
+
+
+def refused(refusals: Sequence[K8sError]) -> K8sError:
+    """One error for every object the server (or the applier) refused, before anything was written."""
+    if len(refusals) == 1:
+        return refusals[0]
+    message = "%d objects were refused, so none was written:\n%s" % (
+        len(refusals), "\n".join("  %s" % exc for exc in refusals))
+    if all(isinstance(exc, ConflictError) for exc in refusals):
+        return ConflictError(message, [pair for exc in refusals for pair in exc.conflicts])
+    first = next((exc for exc in refusals if isinstance(exc, ApiError)), None)
+    if first is None:
+        return InvalidObject(message)
+    return ApiError(message, status=first.status, reason=first.reason)
 
 
 def same_state(predicted: Mapping[str, Any], live: Mapping[str, Any], field_manager: str) -> bool:

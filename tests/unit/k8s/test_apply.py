@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
     Applier, keep_istiod_failure_policy, same_state)
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ConflictError, InvalidObject, K8sError
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
+    ApiError, ConflictError, InvalidObject, K8sError)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import list_key
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 
@@ -141,10 +142,35 @@ def test_duplicates_and_missing_namespaces_are_rejected():
     assert result.objects[0].ref.namespace == "istio-system"
 
 
-def test_failure_carries_what_was_done():
+def test_an_object_the_server_refuses_stops_the_whole_apply_before_any_write():
     cluster = FakeCluster()
+    cluster.put(NS)
+    with pytest.raises(K8sError, match='namespaces "missing" not found') as info:
+        applier(cluster).apply([configmap("a"), configmap("b", namespace="missing")])
+    assert info.value.partial.objects == [] and cluster.writes() == []
+
+
+def test_every_refused_object_is_named_at_once():
+    cluster = FakeCluster()
+    cluster.put(NS)
     with pytest.raises(K8sError) as info:
-        applier(cluster).apply([NS, configmap("a"), configmap("b", namespace="missing")])
+        applier(cluster).apply([configmap("a"), configmap("b", namespace="gone"), configmap("c", namespace="lost")])
+    assert "2 objects were refused, so none was written" in str(info.value)
+    assert '"gone" not found' in str(info.value) and '"lost" not found' in str(info.value)
+    assert cluster.writes() == []
+
+
+def test_a_failure_while_writing_carries_what_was_done():
+    cluster = FakeCluster()
+    real_apply = cluster.apply
+
+    def failing_on_b(body, field_manager, force=False, dry_run=False):
+        if body["metadata"]["name"] == "b" and not dry_run:
+            raise ApiError("apply ConfigMap b: etcd is overloaded", 503, "ServiceUnavailable")
+        return real_apply(body, field_manager, force, dry_run)
+    cluster.apply = failing_on_b
+    with pytest.raises(K8sError) as info:
+        applier(cluster).apply([NS, configmap("a"), configmap("b")])
     assert [r.ref.name for r in info.value.partial.objects] == ["istio-system", "a"]
 
 

@@ -27,4 +27,10 @@ notes:
   - What each unit applied is recorded in a ConfigMap C(servicemesh-istio-<kind>-<name>) in its namespace;
     removal deletes exactly the recorded objects this collection created, never objects that existed before.
   - Check mode asks the API server for a dry run and returns the real before/after diff.
+  - Every object is decided by a server dry run before the first write; if any is refused (a conflict, an
+    invalid field), nothing is written and the error names each refused object.
+  - One run at a time changes a control plane (or the CNI, ztunnel, a gateway). Before its first write a run takes
+    the Lease C(servicemesh-istio-<scope>) in the namespace; a second run waits for it up to O(wait_timeout), then
+    reads the cluster again. A lease left by a killed run expires after 30 seconds. Runs that change nothing take no
+    lease. The credentials need C(get) and C(patch) on C(leases.coordination.k8s.io) there.
 """

@@ -17,6 +17,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
     ControlPlane, ManifestRenderer, Rendered, parse_components, plan_revision, render_component)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import revision_name
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import StaleRun, guard
 
 try:
     import yaml
@@ -112,13 +113,33 @@ def exit_with_outcome(module, outcome: lifecycle.Outcome, **extra: Any) -> None:
     module.exit_json(**result)
 
 
+RESTARTS_AFTER_ANOTHER_RUN = 3
+
+
+def restart_if_stale(action):
+    """``action()``, started again from its reads when another run changed the same scope meanwhile
+    (``StaleRun`` comes before this run's first write, with the lease then ours)."""
+    for _ in range(RESTARTS_AFTER_ANOTHER_RUN):
+        try:
+            return action()
+        except StaleRun:
+            continue
+    return action()
+
+
 def run_lifecycle(module, action) -> None:
     """Run ``action() -> Outcome``; a user-fixable problem fails the task with its message."""
     try:
-        outcome = action()
+        outcome = restart_if_stale(action)
     except IstioError as exc:
         module.fail_json(msg=str(exc))
     exit_with_outcome(module, outcome)
+
+
+def guarded(cluster, params: Dict[str, Any], namespace: str, scope: str):
+    """``cluster``, taking the scope's lease before its first write (one run at a time)."""
+    guard(cluster, namespace, scope, float(params.get("wait_timeout") or 300))
+    return cluster
 
 
 def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
@@ -136,7 +157,7 @@ def _revision(module) -> lifecycle.Outcome:
     catalog = load_catalog(params.get("version_catalog"))
     if params["state"] == "absent":
         name = _revision_to_remove(params, catalog)
-        cluster = connect(params)
+        cluster = guarded(connect(params), params, params["namespace"], "controlplane-" + params["name"])
         outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"],
                                             namespace=params["namespace"])
         if params["remove_crds"]:
@@ -145,8 +166,9 @@ def _revision(module) -> lifecycle.Outcome:
         return outcome
     control_plane = ControlPlane.from_params(params)
     plan = plan_revision(control_plane, catalog)
+    cluster = guarded(connect(params), params, plan.namespace, "controlplane-" + control_plane.name)
     return lifecycle.install_revision(
-        connect(params), renderer_for(params), control_plane, plan, options,
+        cluster, renderer_for(params), control_plane, plan, options,
         include_base=params.get("include_base"), crds=params["install_crds"],
         create_namespace_if_missing=params["create_namespace"],
         allow_selector_overlap=params["allow_selector_overlap"])
@@ -166,6 +188,7 @@ def _revision_tag(module) -> lifecycle.Outcome:
         return lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
     target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
                                           params.get("namespace"))
+    guarded(cluster, params, target.key.namespace, "controlplane-" + str(target.metadata.get("controlPlane")))
     return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options,
                                  force=params["force"])
 
@@ -186,7 +209,8 @@ def _mesh_clusters(params: Dict[str, Any]):
 def run_prune(module) -> None:
     params = module.params
     run_lifecycle(module, lambda: lifecycle.prune_control_plane(
-        connect(params), params["name"], params["namespace"], lifecycle_options(module), force=params["force"],
+        guarded(connect(params), params, params["namespace"], "controlplane-" + params["name"]),
+        params["name"], params["namespace"], lifecycle_options(module), force=params["force"],
         grace_seconds=params.get("grace_period_seconds"), mesh=_mesh_clusters(params)))
 
 
@@ -211,7 +235,7 @@ def _agent(module, kind: str) -> lifecycle.Outcome:
     params = module.params
     options = lifecycle_options(module)
     version = load_catalog(params.get("version_catalog")).resolve(params.get("version"))
-    cluster = connect(params)
+    cluster = guarded(connect(params), params, params["namespace"], kind)
     if params["state"] == "absent":
         return dataplane.remove_agent(cluster, kind, options)
     if kind == dataplane.CNI:

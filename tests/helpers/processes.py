@@ -31,8 +31,8 @@ def descendants(pid: int) -> List[int]:
     return found
 
 
-def kill_tree(pid: int) -> List[int]:
-    """Stop the whole tree first (so nothing forks or writes meanwhile), then kill it. Returns the pids."""
+def stop_tree(pid: int) -> List[int]:
+    """Freeze the process and everything under it (nothing forks or writes meanwhile). Returns the pids."""
     tree = [pid]
     for _ in range(3):  # a child started between the listing and the stop is caught by the next round
         for member in tree:
@@ -41,6 +41,17 @@ def kill_tree(pid: int) -> List[int]:
         if not more:
             break
         tree += more
+    return tree
+
+
+def continue_tree(tree: List[int]) -> None:
+    for member in tree:
+        _signal(member, signal.SIGCONT)
+
+
+def kill_tree(pid: int) -> List[int]:
+    """Stop the whole tree first, then kill it. Returns the pids."""
+    tree = stop_tree(pid)
     for member in tree:
         _signal(member, signal.SIGKILL)
     return tree

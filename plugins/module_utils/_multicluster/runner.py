@@ -20,7 +20,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster im
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import remotesecret
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.redact import redacted_diffs, scrub
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import (
-    lifecycle_options, renderer_for, require_libraries)
+    guarded, lifecycle_options, renderer_for, require_libraries, restart_if_stale)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CLUSTER_ARG_SPEC, connect
 
 STATE_ARG: Dict[str, Any] = {"type": "str", "choices": ["present", "absent"], "default": "present"}
@@ -133,20 +133,23 @@ def gateway_request(params: Dict[str, Any]) -> gateway.GatewayRequest:
         create_namespace=params["create_namespace"], wait_for_address=params["wait_for_address"])
 
 
+def _gateway(params: Dict[str, Any], request: Any, options: lifecycle.Options) -> lifecycle.Outcome:
+    cluster = guarded(connect(params), params, request.namespace, "gateway-" + request.gateway_name)
+    if params["state"] == "absent":
+        return gateway.remove_gateway(cluster, request.gateway_name, request.namespace, options)
+    version = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),
+                                      params.get("version"), params.get("revision"))
+    return gateway.install_gateway(cluster, renderer_for(params), version, request, options)
+
+
 def run_gateway(module: Any) -> None:
     require_libraries(module)
     params = module.params
     options = lifecycle_options(module)
     try:
         request = gateway_request(params)
-        cluster = connect(params)
-        if params["state"] == "absent":
-            outcome = gateway.remove_gateway(cluster, request.gateway_name, request.namespace, options)
-        else:
-            request.merged_values()  # bad values fail before anything is read or rendered
-            version = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),
-                                              params.get("version"), params.get("revision"))
-            outcome = gateway.install_gateway(cluster, renderer_for(params), version, request, options)
+        request.merged_values()  # bad values fail before anything is read or rendered
+        outcome = restart_if_stale(lambda: _gateway(params, request, options))
     except IstioError as exc:
         fail(module, exc)
     exit_outcome(module, outcome)

@@ -99,6 +99,13 @@ class Cluster:
         self.client = client
         self.host = host
         self.retry = retry or RetryPolicy()
+        # called with the object's ref before every real (not dry-run) write: the run's leases
+        self.write_guards: List[Callable[[ObjectRef], None]] = []
+
+    def _before_write(self, ref: ObjectRef, dry_run: bool) -> None:
+        if not dry_run:
+            for before_write in self.write_guards:
+                before_write(ref)
 
     # -- discovery -----------------------------------------------------------------------------
     def resource(self, api_version: str, kind: str) -> Any:
@@ -163,6 +170,7 @@ class Cluster:
         """Server-side apply of one object; returns the object the server stored (or would)."""
         ref = ObjectRef.from_object(body)
         resource = self.resource(ref.api_version, ref.kind)
+        self._before_write(ref, dry_run)
         kwargs: Dict[str, Any] = {"field_manager": field_manager, "force_conflicts": force}
         if dry_run:
             kwargs["dry_run"] = "All"
@@ -182,6 +190,7 @@ class Cluster:
                dry_run: bool = False) -> bool:
         """Delete one object; False if it was already gone."""
         resource = self.resource(ref.api_version, ref.kind)
+        self._before_write(ref, dry_run)
         kwargs: Dict[str, Any] = {"propagation_policy": propagation_policy}
         if dry_run:
             kwargs["dry_run"] = "All"

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+"""The run lease: taken at the first write, waited for while another run holds it, stale runs restarted."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import (
+    LeaseHeld, LeaseState, RunLock, StaleRun)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+
+from .fake_cluster import FakeCluster
+from .test_readiness import FakeClock
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+CONFIGMAP = ObjectRef.of("v1", "ConfigMap", "x", "istio-system")
+
+
+def lease(holder, renewed=NOW, transitions=3, duration=30):
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "servicemesh-istio-controlplane-default", "namespace": "istio-system"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration, "leaseTransitions": transitions,
+                     "renewTime": renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}
+
+
+def cluster_with_namespace():
+    cluster = FakeCluster()
+    cluster.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    return cluster
+
+
+def lock(cluster, wait=0.0):
+    return RunLock(cluster, "istio-system", "controlplane-default", "me", wait, clock=FakeClock())
+
+
+def test_a_lease_is_held_by_another_run_until_it_expires():
+    state = LeaseState.of(lease("other"))
+    assert state.held_by_other("me", NOW) and not state.held_by_other("other", NOW)
+    assert not state.held_by_other("me", NOW + datetime.timedelta(seconds=31))
+    assert not LeaseState.of(None).held_by_other("me", NOW)
+    assert not LeaseState.of(lease("")).held_by_other("me", NOW)
+
+
+def test_the_lease_is_taken_at_the_first_write_and_released_with_the_holder_cleared():
+    cluster = cluster_with_namespace()
+    run = lock(cluster)
+    run.observe()
+    assert cluster.writes() == []
+    run.before_write(ObjectRef.of("v1", "Namespace", "istio-system"))  # the lease's namespace may come first
+    assert cluster.writes() == []
+    run.before_write(CONFIGMAP)
+    taken = cluster.get(run.ref)
+    assert taken["spec"]["holderIdentity"] == "me" and taken["spec"]["leaseTransitions"] == 1
+    run.before_write(CONFIGMAP)
+    assert len(cluster.writes()) == 1, "taken once per run"
+    run.release()
+    assert "holderIdentity" not in cluster.get(run.ref)["spec"]
+
+
+def test_another_runs_lease_is_waited_for_then_named():
+    cluster = cluster_with_namespace()
+    cluster.put(lease("host-1234-abcd"))
+    run = lock(cluster, wait=3)
+    run.observe()
+    with pytest.raises(LeaseHeld, match="held by another run \\(host-1234-abcd"):
+        run.ensure()
+    assert cluster.writes() == []
+
+
+def test_a_lease_taken_by_another_run_after_this_one_read_the_cluster_restarts_it():
+    cluster = cluster_with_namespace()
+    run = lock(cluster)
+    run.observe()
+    cluster.put(lease("", transitions=4))  # another run came and went since
+    with pytest.raises(StaleRun):
+        run.ensure()
+    assert cluster.get(run.ref)["spec"]["holderIdentity"] == "me"
+    run.observe()  # the restart: the lease is kept, nothing is taken again
+    run.ensure()
+    assert len(cluster.writes()) == 1
+    run.release()
+
+
+def test_an_expired_lease_of_a_killed_run_is_taken_over():
+    cluster = cluster_with_namespace()
+    cluster.put(lease("killed", renewed=NOW - datetime.timedelta(seconds=60)))
+    run = lock(cluster)
+    run.observe()
+    run.ensure()
+    assert cluster.get(run.ref)["spec"]["holderIdentity"] == "me"
+    assert cluster.get(run.ref)["spec"]["leaseTransitions"] == 4
+    run.release()

@@ -17,6 +17,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
     ControlPlane, ManifestRenderer, Rendered, parse_components, plan_revision, render_component)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import revision_name
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import StaleRun, guard
 
 try:
@@ -136,10 +137,14 @@ def run_lifecycle(module, action) -> None:
     exit_with_outcome(module, outcome)
 
 
-def guarded(cluster, params: Dict[str, Any], namespace: str, scope: str):
-    """``cluster``, taking the scope's lease before its first write (one run at a time)."""
-    guard(cluster, namespace, scope, float(params.get("wait_timeout") or 300))
+def guarded(cluster, params: Dict[str, Any], scope: UnitKey):
+    """``cluster``, taking the lease of the scope (a unit: its record names it) before its first write."""
+    guard(cluster, scope.ref, float(params.get("wait_timeout") or 300))
     return cluster
+
+
+def control_plane_scope(name: str, namespace: str) -> UnitKey:
+    return UnitKey(lifecycle.CONTROL_PLANE, name, namespace)
 
 
 def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
@@ -157,7 +162,10 @@ def _revision(module) -> lifecycle.Outcome:
     catalog = load_catalog(params.get("version_catalog"))
     if params["state"] == "absent":
         name = _revision_to_remove(params, catalog)
-        cluster = guarded(connect(params), params, params["namespace"], "controlplane-" + params["name"])
+        cluster = connect(params)
+        found = lifecycle.find_revision(cluster, name, params["namespace"])
+        guarded(cluster, params, control_plane_scope(str(found.metadata.get("controlPlane")), found.key.namespace)
+                if found else control_plane_scope(params["name"], params["namespace"]))
         outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"],
                                             namespace=params["namespace"])
         if params["remove_crds"]:
@@ -166,7 +174,7 @@ def _revision(module) -> lifecycle.Outcome:
         return outcome
     control_plane = ControlPlane.from_params(params)
     plan = plan_revision(control_plane, catalog)
-    cluster = guarded(connect(params), params, plan.namespace, "controlplane-" + control_plane.name)
+    cluster = guarded(connect(params), params, control_plane_scope(control_plane.name, plan.namespace))
     return lifecycle.install_revision(
         cluster, renderer_for(params), control_plane, plan, options,
         include_base=params.get("include_base"), crds=params["install_crds"],
@@ -188,7 +196,7 @@ def _revision_tag(module) -> lifecycle.Outcome:
         return lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
     target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
                                           params.get("namespace"))
-    guarded(cluster, params, target.key.namespace, "controlplane-" + str(target.metadata.get("controlPlane")))
+    guarded(cluster, params, control_plane_scope(str(target.metadata.get("controlPlane")), target.key.namespace))
     return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options,
                                  force=params["force"])
 
@@ -209,7 +217,7 @@ def _mesh_clusters(params: Dict[str, Any]):
 def run_prune(module) -> None:
     params = module.params
     run_lifecycle(module, lambda: lifecycle.prune_control_plane(
-        guarded(connect(params), params, params["namespace"], "controlplane-" + params["name"]),
+        guarded(connect(params), params, control_plane_scope(params["name"], params["namespace"])),
         params["name"], params["namespace"], lifecycle_options(module), force=params["force"],
         grace_seconds=params.get("grace_period_seconds"), mesh=_mesh_clusters(params)))
 
@@ -235,7 +243,7 @@ def _agent(module, kind: str) -> lifecycle.Outcome:
     params = module.params
     options = lifecycle_options(module)
     version = load_catalog(params.get("version_catalog")).resolve(params.get("version"))
-    cluster = guarded(connect(params), params, params["namespace"], kind)
+    cluster = guarded(connect(params), params, UnitKey(kind, dataplane.SINGLETON, params["namespace"]))
     if params["state"] == "absent":
         return dataplane.remove_agent(cluster, kind, options)
     if kind == dataplane.CNI:

@@ -19,7 +19,7 @@ from tests.helpers.processes import kill_tree
 pytestmark = pytest.mark.integration
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 # Left by controllers or the server itself, not by the collection.
-TRANSIENT = {("", "events"), ("events.k8s.io", "events"), ("coordination.k8s.io", "leases")}
+TRANSIENT = {("", "events"), ("events.k8s.io", "events")}
 SPREAD_POINTS = 10
 
 INSTALL = [

@@ -134,7 +134,7 @@ def gateway_request(params: Dict[str, Any]) -> gateway.GatewayRequest:
 
 
 def _gateway(params: Dict[str, Any], request: Any, options: lifecycle.Options) -> lifecycle.Outcome:
-    cluster = guarded(connect(params), params, request.namespace, "gateway-" + request.gateway_name)
+    cluster = guarded(connect(params), params, request.key)
     if params["state"] == "absent":
         return gateway.remove_gateway(cluster, request.gateway_name, request.namespace, options)
     version = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),

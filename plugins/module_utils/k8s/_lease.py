@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: servicemesh.istio contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One run at a time per control plane (or CNI, ztunnel, gateway): a ``coordination.k8s.io`` Lease.
+"""One run at a time per control plane (or CNI, ztunnel, gateway): a ``coordination.k8s.io`` Lease,
+named as the scope's inventory record.
 
 The lease is taken just before a run's first write, so runs with nothing to change write nothing.
 If another run held it, or took it after this run read the cluster (its ``leaseTransitions``
 moved), this run decided on stale reads: ``StaleRun`` is raised with the lease now ours, and the
 caller starts again from the reads (nothing was written). A lease is renewed while the run goes
-on; one left by a killed run expires after ``LEASE_SECONDS``. Releasing clears the holder.
+on; one left by a killed run expires after ``LEASE_SECONDS`` (at once for a run on this host whose
+process is gone). Releasing clears the holder, or deletes the lease when the run removed the scope.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ApiError, K8sError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
@@ -27,7 +29,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter impo
 LEASE_SECONDS = 30
 RENEW_SECONDS = 10.0
 POLL_SECONDS = 1.0
-LEASE_PREFIX = "servicemesh-istio-"
 
 
 class LeaseHeld(K8sError):
@@ -39,8 +40,23 @@ class StaleRun(K8sError):
 
 
 def holder_identity() -> str:
-    """This process, as other runs see it in the lease."""
-    return "%s-%d-%s" % (socket.gethostname()[:40], os.getpid(), uuid.uuid4().hex[:8])
+    """This process, as other runs see it in the lease: host, process id, and a nonce."""
+    return "%s/%d/%s" % (socket.gethostname()[:40], os.getpid(), uuid.uuid4().hex[:8])
+
+
+def _gone_from_this_host(holder: str) -> bool:
+    """A holder that ran on this host and whose process has ended (killed): its lease need not expire."""
+    host, _, rest = holder.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -64,8 +80,8 @@ class LeaseState:
                    int(spec.get("leaseDurationSeconds") or LEASE_SECONDS), int(spec.get("leaseTransitions") or 0),
                    metadata.get("uid") or "", metadata.get("resourceVersion") or "")
 
-    def held_by_other(self, me: str, now: datetime.datetime) -> bool:
-        if not self.holder or self.holder == me:
+    def held_by_other(self, me: str, now: datetime.datetime, gone: Callable[[str], bool] = _gone_from_this_host) -> bool:
+        if not self.holder or self.holder == me or gone(self.holder):
             return False
         return self.renewed is None or now < self.renewed + datetime.timedelta(seconds=self.duration)
 
@@ -91,10 +107,12 @@ def _micro_time(moment: datetime.datetime) -> str:
 class RunLock:
     """The lease of one scope (``namespace``/``name``), taken on the first write of this run."""
 
-    def __init__(self, cluster: Any, namespace: str, name: str, holder: str, wait_timeout: float,
+    def __init__(self, cluster: Any, record: ObjectRef, holder: str, wait_timeout: float,
                  clock: Any = None) -> None:
         self.cluster = cluster
-        self.ref = ObjectRef.of("coordination.k8s.io/v1", "Lease", LEASE_PREFIX + name, namespace)
+        # named as the scope's record, which says whether the scope still exists when the run ends
+        self.record = record
+        self.ref = ObjectRef.of("coordination.k8s.io/v1", "Lease", record.name, record.namespace)
         self.holder = holder
         self.wait_timeout = wait_timeout
         self.clock = clock or SystemClock()
@@ -182,13 +200,17 @@ class RunLock:
                     return
 
     def release(self) -> None:
-        """Clear the holder, unless the lease is no longer ours; errors are left to expiry."""
+        """Clear the holder, or delete the lease when the run removed its scope (its record is gone), unless
+        the lease is no longer ours; errors are left to expiry."""
         self._stop.set()
         with self._mutex:
             if self.held is None or self.lost:
                 return
             try:
-                self._write(self.held, datetime.datetime.now(datetime.timezone.utc), release=True)
+                if self.cluster.get(self.record) is None:
+                    self.cluster.delete(self.ref)
+                else:
+                    self._write(self.held, datetime.datetime.now(datetime.timezone.utc), release=True)
             except K8sError:
                 pass  # it expires by itself
             self.held = None
@@ -198,13 +220,13 @@ _LOCKS: Dict[ObjectRef, RunLock] = {}
 _HOLDER = holder_identity()
 
 
-def guard(cluster: Any, namespace: str, name: str, wait_timeout: float) -> RunLock:
-    """Make ``cluster`` take this scope's lease before its first write. One lock per scope and process:
-    a restart after ``StaleRun`` keeps the lease; it is released when the process ends."""
-    ref = ObjectRef.of("coordination.k8s.io/v1", "Lease", LEASE_PREFIX + name, namespace)
-    lock = _LOCKS.get(ref)
+def guard(cluster: Any, record: ObjectRef, wait_timeout: float) -> RunLock:
+    """Make ``cluster`` take the lease of the scope whose record is ``record`` before its first write. One
+    lock per scope and process: a restart after ``StaleRun`` keeps the lease; it is released when the
+    process ends."""
+    lock = _LOCKS.get(record)
     if lock is None:
-        lock = _LOCKS[ref] = RunLock(cluster, namespace, name, _HOLDER, wait_timeout)
+        lock = _LOCKS[record] = RunLock(cluster, record, _HOLDER, wait_timeout)
         atexit.register(lock.release)
     lock.cluster = cluster
     lock.observe()

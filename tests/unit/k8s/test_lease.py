@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import (
-    LeaseHeld, LeaseState, RunLock, StaleRun)
+    LeaseHeld, LeaseState, RunLock, StaleRun, holder_identity)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 
 from .fake_cluster import FakeCluster
@@ -30,14 +31,24 @@ def cluster_with_namespace():
     return cluster
 
 
+RECORD = ObjectRef.of("v1", "ConfigMap", "servicemesh-istio-controlplane-default", "istio-system")
+
+
 def lock(cluster, wait=0.0):
-    return RunLock(cluster, "istio-system", "controlplane-default", "me", wait, clock=FakeClock())
+    return RunLock(cluster, RECORD, "me", wait, clock=FakeClock())
 
 
-def test_a_lease_is_held_by_another_run_until_it_expires():
+def test_a_lease_is_held_by_another_run_until_it_expires_or_its_process_is_gone():
     state = LeaseState.of(lease("other"))
     assert state.held_by_other("me", NOW) and not state.held_by_other("other", NOW)
     assert not state.held_by_other("me", NOW + datetime.timedelta(seconds=31))
+    assert not state.held_by_other("me", NOW, gone=lambda holder: holder == "other")
+    here = holder_identity()
+    host, pid, _ = here.split("/")
+    assert int(pid) == os.getpid()
+    assert LeaseState.of(lease(here)).held_by_other("me", NOW), "a live process on this host holds it"
+    dead = "%s/%d/abcd" % (host, 2 ** 22 + 12345)  # beyond pid_max: no such process
+    assert not LeaseState.of(lease(dead)).held_by_other("me", NOW)
     assert not LeaseState.of(None).held_by_other("me", NOW)
     assert not LeaseState.of(lease("")).held_by_other("me", NOW)
 
@@ -54,8 +65,19 @@ def test_the_lease_is_taken_at_the_first_write_and_released_with_the_holder_clea
     assert taken["spec"]["holderIdentity"] == "me" and taken["spec"]["leaseTransitions"] == 1
     run.before_write(CONFIGMAP)
     assert len(cluster.writes()) == 1, "taken once per run"
+    cluster.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": RECORD.name,
+                                                                        "namespace": RECORD.namespace}})
     run.release()
     assert "holderIdentity" not in cluster.get(run.ref)["spec"]
+
+
+def test_the_lease_of_a_scope_the_run_removed_is_deleted():
+    cluster = cluster_with_namespace()
+    run = lock(cluster)
+    run.observe()
+    run.ensure()
+    run.release()  # no record: the run removed the scope
+    assert cluster.get(run.ref) is None
 
 
 def test_another_runs_lease_is_waited_for_then_named():

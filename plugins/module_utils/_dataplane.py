@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import IstioVersion, semver_key
+from ansible_collections.servicemesh.istio.plugins.module_utils._istiovalues import check_value_types
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import ManifestRenderer
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
@@ -94,6 +95,7 @@ def _preflight(cluster: Any, kind: str, namespace: str, create_namespace: bool) 
 def install_cni(cluster: Any, renderer: ManifestRenderer, version: IstioVersion, namespace: str,
                 profile: Optional[str], values: Optional[Mapping[str, Any]], platform: str,
                 options: lifecycle.Options, create_namespace: bool = False) -> lifecycle.Outcome:
+    check_value_types(values)  # before anything is read: the user's values name the problem best
     check_skew(cluster, "istio-cni", version)
     must_create = _preflight(cluster, CNI, namespace, create_namespace)
     rendered = renderer.cni(version, namespace, profile, dict(values or {}), platform,
@@ -105,6 +107,7 @@ def install_cni(cluster: Any, renderer: ManifestRenderer, version: IstioVersion,
 def install_ztunnel(cluster: Any, renderer: ManifestRenderer, version: IstioVersion, namespace: str,
                     values: Optional[Mapping[str, Any]], platform: str, options: lifecycle.Options,
                     followed: Optional[InventoryRecord] = None, create_namespace: bool = False) -> lifecycle.Outcome:
+    check_value_types(values)
     check_skew(cluster, "ztunnel", version, followed)
     must_create = _preflight(cluster, ZTUNNEL, namespace, create_namespace)
     revision_values = (followed.metadata.get("values") or {}) if followed else None

@@ -113,6 +113,8 @@ def _type_ok(value: Any, expected: str) -> bool:
         return isinstance(value, str)
     if expected == _BOOL:
         return isinstance(value, bool)
+    if expected == _QUANTITY:
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -130,6 +132,24 @@ def _walk(values: Mapping[str, Any], prefix: str = "") -> Iterable[Tuple[str, An
             yield from _walk(value, path + ".")
 
 
+_QUANTITY = "a quantity (such as 100m, 512Mi or 2)"
+
+
+def _expected_type(path: str) -> Optional[str]:
+    """Known keys, and container ``resources`` wherever a chart takes them (``pilot.resources``,
+    ``global.proxy.resources``, ztunnel's top-level ``resources``, ...)."""
+    if path in VALUE_TYPES:
+        return VALUE_TYPES[path]
+    parts = path.split(".")
+    if parts[-1] == "resources":
+        return _MAP
+    if len(parts) >= 2 and parts[-2] == "resources" and parts[-1] in ("requests", "limits"):
+        return _MAP
+    if len(parts) >= 3 and parts[-3] == "resources" and parts[-2] in ("requests", "limits"):
+        return _QUANTITY
+    return None
+
+
 def check_value_types(values: Any, what: str = "values") -> None:
     """Fail on the first known key whose value has the wrong type, naming it."""
     if values is None:
@@ -137,7 +157,7 @@ def check_value_types(values: Any, what: str = "values") -> None:
     if not isinstance(values, Mapping):
         raise ValuesError("%s must be a mapping, got %s" % (what, _describe(values)))
     for path, value in _walk(values):
-        expected = VALUE_TYPES.get(path)
+        expected = _expected_type(path)
         if expected and value is not None and not _type_ok(value, expected):
             hint = " (quote it in YAML)" if expected == _STR and isinstance(value, (int, float)) else ""
             raise ValuesError("%s.%s must be %s, got %s%s" % (what, path, expected, _describe(value), hint))

@@ -247,14 +247,22 @@ def remove_labelled_unit(cluster: Any, key: UnitKey, options: lifecycle.Options)
 
 def targets_from_params(namespaces: Optional[Mapping[str, Any]],
                         services: Optional[Sequence[Mapping[str, Any]]]) -> List[LabelTarget]:
-    targets = [LabelTarget(namespace_ref(str(name)), clean_labels(labels))
+    targets = [LabelTarget(namespace_ref(str(name)), clean_labels(_label_map(labels, "namespaces.%s" % name)))
                for name, labels in (namespaces or {}).items()]
     for service in services or []:
         if not service.get("name") or not service.get("namespace"):
             raise LabelError("services entries need a name and a namespace: %r" % (service,))
+        where = "services[%s/%s].labels" % (service["namespace"], service["name"])
         targets.append(LabelTarget(service_ref(service["name"], service["namespace"]),
-                                   clean_labels(service.get("labels"))))
+                                   clean_labels(_label_map(service.get("labels"), where))))
     return merge_targets(targets)
+
+
+def _label_map(labels: Any, where: str) -> Optional[Mapping[str, Any]]:
+    if labels is not None and not isinstance(labels, Mapping):
+        raise LabelError("%s must be a mapping of label keys to values, got %s %r"
+                         % (where, type(labels).__name__, labels))
+    return labels
 
 
 def check_record_namespace(cluster: Any, key: UnitKey) -> None:

@@ -84,7 +84,10 @@ def run_manifest(module) -> None:
                               "values": plan.values, "objects": objects,
                               "components": [component_summary(item) for item in rendered]}
     if params.get("dest"):
-        written = write_if_changed(params["dest"], to_yaml_documents(objects), module.check_mode)
+        try:
+            written = write_if_changed(params["dest"], to_yaml_documents(objects), module.check_mode)
+        except OSError as exc:
+            module.fail_json(msg="cannot write dest %s: %s" % (params["dest"], exc.strerror or exc))
         result["changed"] = written["changed"]
         result["dest"] = params["dest"]
         if module._diff:

@@ -177,7 +177,7 @@ secret_name:
   sample: cacerts
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import STATE_ARG, run_cacerts
@@ -185,7 +185,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, state=STATE_ARG,
             namespace={"type": "str", "default": "istio-system"}, secret_name={"type": "str", "default": "cacerts"},

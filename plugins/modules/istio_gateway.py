@@ -178,7 +178,7 @@ removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHANGE_ARGS, CHART_SOURCE_ARGS, argument_spec)
@@ -187,7 +187,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC, state=STATE_ARG,
             name={"type": "str"}, namespace={"type": "str", "default": "istio-system"},

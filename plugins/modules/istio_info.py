@@ -79,7 +79,7 @@ pods:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_info
@@ -87,7 +87,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(CONNECTION_ARG_SPEC, version_catalog={"type": "path"}),
+    module = IstioModule(argument_spec=argument_spec(CONNECTION_ARG_SPEC, version_catalog={"type": "path"}),
                            supports_check_mode=True)
     run_info(module)
 

@@ -95,7 +95,7 @@ objects:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._labels import run_labels
@@ -106,7 +106,7 @@ SERVICE = {"name": {"type": "str", "required": True}, "namespace": {"type": "str
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "default"},
             record_namespace={"type": "str", "default": "istio-system"},

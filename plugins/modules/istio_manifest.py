@@ -136,7 +136,7 @@ secontext:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
@@ -145,7 +145,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CONNECTION_ARG_SPEC,
                                     components={"type": "list", "elements": "raw", "default": ["base", "istiod"]},
                                     dest={"type": "path"}),

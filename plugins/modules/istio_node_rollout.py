@@ -83,7 +83,7 @@ up_to_date_nodes:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._rollout import run_node_rollout
@@ -91,7 +91,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CONNECTION_ARG_SPEC, name={"type": "str", "default": "ztunnel"},
             namespace={"type": "str", "default": "ztunnel"}, nodes={"type": "list", "elements": "str"},

@@ -117,7 +117,7 @@ objects:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_prune
@@ -139,7 +139,7 @@ MESH_CLUSTER_OPTIONS = {
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "default"},
             namespace={"type": "str", "default": "istio-system"}, grace_period_seconds={"type": "int"},

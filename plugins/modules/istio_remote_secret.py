@@ -157,7 +157,7 @@ namespace:
   sample: istio-system
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import (
@@ -166,7 +166,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, state=STATE_ARG, remote=REMOTE_CLUSTER_ARG,
             name={"type": "str", "required": True},

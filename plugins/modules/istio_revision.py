@@ -134,7 +134,7 @@ removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHANGE_ARGS, CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
@@ -143,7 +143,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},

@@ -121,7 +121,7 @@ waypoint_for:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
 from ansible_collections.servicemesh.istio.plugins.module_utils._waypoint import run_waypoint
@@ -129,7 +129,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(
             CHANGE_ARGS, CONNECTION_ARG_SPEC, name={"type": "str", "default": "waypoint"},
             namespace={"type": "str", "required": True},

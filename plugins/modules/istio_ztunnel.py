@@ -91,7 +91,7 @@ removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     AGENT_ARGS, CHANGE_ARGS, CHART_SOURCE_ARGS, argument_spec)
@@ -100,7 +100,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 
 def main():
-    module = AnsibleModule(
+    module = IstioModule(
         argument_spec=argument_spec(AGENT_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
                                     namespace={"type": "str", "default": "ztunnel"},
                                     control_plane={"type": "str"}, control_plane_namespace={"type": "str"},

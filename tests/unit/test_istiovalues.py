@@ -82,11 +82,21 @@ def test_unknown_profile_names_the_profile():
     ({"profile": "default"}, "values.profile 'default' is not a chart profile"),
     ({"global": {"platform": "aks"}}, "values.global.platform 'aks' is not a known platform"),
     ({"global": {"resourceScope": "everything"}}, "resourceScope 'everything' must be one of"),
+    ({"global": {"proxy": {"resources": []}}}, "values.global.proxy.resources must be a mapping, got list"),
+    ({"pilot": {"resources": {"requests": {"cpu": {"a": 1}}}}},
+     "values.pilot.resources.requests.cpu must be a quantity (such as 100m, 512Mi or 2), got dict"),
+    ({"resources": "big"}, "values.resources must be a mapping, got str 'big'"),
+    ({"gateways": {"resources": {"limits": ["1"]}}}, "values.gateways.resources.limits must be a mapping"),
 ])
 def test_wrong_types_name_the_key(values, message):
     with pytest.raises(ValuesError) as err:
         iv.check_value_types(values)
     assert message in str(err.value)
+
+
+def test_quantities_may_be_strings_or_numbers():
+    iv.check_value_types({"pilot": {"resources": {"requests": {"cpu": "500m", "memory": 2048}, "limits": {}}},
+                          "resources": {"requests": {"cpu": 0.5}}})
 
 
 def test_values_must_be_a_mapping():

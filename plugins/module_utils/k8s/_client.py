@@ -61,10 +61,14 @@ T = TypeVar("T")
 # Seconds to connect, and to wait for each answer; a request that times out is retried like a dropped one.
 DEFAULT_REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
-# kubernetes.core's connection options, as nested options name other clusters with them
+# kubernetes.core's connection options, as nested options name other clusters with them. Its kubeconfig
+# is no_log as a whole, which masks a kubeconfig path in every message; IstioModule masks an inline
+# kubeconfig's credentials instead.
 CLUSTER_ARG_SPEC: Dict[str, Any] = copy.deepcopy(AUTH_ARG_SPEC)
+if "kubeconfig" in CLUSTER_ARG_SPEC:
+    CLUSTER_ARG_SPEC["kubeconfig"]["no_log"] = False
 # a module's own connection: those plus the request timeout
-CONNECTION_ARG_SPEC: Dict[str, Any] = dict(copy.deepcopy(AUTH_ARG_SPEC), request_timeout={
+CONNECTION_ARG_SPEC: Dict[str, Any] = dict(copy.deepcopy(CLUSTER_ARG_SPEC), request_timeout={
     "type": "float", "default": DEFAULT_REQUEST_TIMEOUT})
 CONNECTION_DOC_FRAGMENT = "kubernetes.core.k8s_auth_options"
 

@@ -1,0 +1,138 @@
+"""Bad input, across every module: refused with a message naming the option, no traceback, and no write
+(counted on the server, the real control plane's audit log)."""
+import os
+
+import pytest
+
+from tests.cluster.fixtures import on_python_server
+from tests.helpers.ansible import ROOT, run_module
+
+pytestmark = pytest.mark.integration
+CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
+
+# (module, options, what the message must say)
+CASES = [
+    # istio_revision
+    ("istio_revision", {"version": "1.29.6.1"}, "1.29.6.1"),
+    ("istio_revision", {"version": "v9.99.0"}, "v9.99.0"),
+    ("istio_revision", {"update_strategy": {"type": "Blue"}}, "Blue"),
+    ("istio_revision", {"update_strategy": {"type": "RevisionBased",
+                                            "inactive_revision_deletion_grace_period_seconds": -1}},
+     "inactive_revision_deletion_grace_period_seconds must be at least 0"),
+    ("istio_revision", {"wait_timeout": -1}, "wait_timeout must be more than 0"),
+    ("istio_revision", {"wait_timeout": 0}, "wait_timeout must be more than 0"),
+    ("istio_revision", {"request_timeout": -3}, "request_timeout must be more than 0"),
+    ("istio_revision", {"values": "big"}, "values"),
+    ("istio_revision", {"values": {"global": {"proxy": {"resources": []}}}}, "values.global.proxy.resources"),
+    ("istio_revision", {"values": {"pilot": {"resources": {"requests": {"cpu": {"a": 1}}}}}},
+     "values.pilot.resources.requests.cpu"),
+    ("istio_revision", {"values": {"pilot": {"replicaCount": "2"}}}, "values.pilot.replicaCount"),
+    ("istio_revision", {"values": {"pilot": {"env": {"PILOT_TRACE_SAMPLING": 5}}}}, "values.pilot.env"),
+    ("istio_revision", {"values": {"global": {"istioNamespace": "elsewhere"}}}, "values.global.istioNamespace"),
+    ("istio_revision", {"values": {"revision": "mine"}}, "values.revision"),
+    ("istio_revision", {"values": {"profile": "default"}}, "values.profile"),
+    ("istio_revision", {"values": {"global": {"platform": "aks"}}}, "values.global.platform"),
+    ("istio_revision", {"profile": "tiny"}, "profile"),
+    ("istio_revision", {"platform": "mars"}, "platform"),
+    ("istio_revision", {"name": "Bad_Name"}, "Bad_Name"),
+    ("istio_revision", {"namespace": "Not A Namespace"}, "Not A Namespace"),
+    ("istio_revision", {"name": "other", "namespace": "missing-namespace", "allow_selector_overlap": True},
+     "create_namespace"),
+    ("istio_revision", {"state": "gone"}, "state"),
+    ("istio_revision", {"chart_dir": "/nonexistent/charts"}, "/nonexistent/charts"),
+    ("istio_revision", {"version_catalog": "/nonexistent/catalog.yml"}, "/nonexistent/catalog.yml"),
+    ("istio_revision", {"kubeconfig": "/nonexistent/kubeconfig"}, "/nonexistent/kubeconfig"),
+    ("istio_revision", {"bogus_option": 1}, "bogus_option"),
+    ("istio_revision", {"install_crds": "sometimes"}, "install_crds"),
+    # istio_revision_tag
+    ("istio_revision_tag", {"name": "Prod!", "revision": "default"}, "Prod!"),
+    ("istio_revision_tag", {"name": "prod", "revision": "nope"}, "revision 'nope' does not exist"),
+    ("istio_revision_tag", {"name": "prod", "control_plane": "nope"}, "nope"),
+    ("istio_revision_tag", {"name": "prod", "revision": "default", "state": "maybe"}, "state"),
+    ("istio_revision_tag", {"name": "prod", "revision": "default", "wait_timeout": -10}, "wait_timeout"),
+    # istio_gateway
+    ("istio_gateway", {"name": "ingress", "revision": "nope"}, "revision 'nope' is neither a revision nor a"),
+    ("istio_gateway", {"name": "ingress", "preset": "sideways"}, "preset"),
+    ("istio_gateway", {"name": "ingress", "preset": "eastwest"}, "network"),
+    ("istio_gateway", {"name": "ingress", "network": "net1"}, "network is for the eastwest preset"),
+    ("istio_gateway", {"name": "ingress", "values": {"resources": "big"}}, "values.resources"),
+    ("istio_gateway", {"name": "ingress", "expose_istiod": "yes"}, "expose_istiod"),
+    ("istio_gateway", {"name": "ingress", "version": "v0.1.0"}, "v0.1.0"),
+    # istio_cni and istio_ztunnel
+    ("istio_cni", {"version": "banana"}, "banana"),
+    ("istio_cni", {"values": {"cni": {"ambient": {"enabled": "yes"}}}}, "values.cni.ambient.enabled"),
+    ("istio_cni", {"platform": "mars"}, "platform"),
+    ("istio_cni", {"namespace": "kube-system", "values": {"cni": {"resources": "big"}}}, "values.cni.resources"),
+    ("istio_ztunnel", {"values": {"resources": "big"}}, "values.resources"),
+    ("istio_ztunnel", {"revision": "nope"}, "nope"),
+    ("istio_ztunnel", {"values": {"ztunnel": {"env": {"LEVEL": 3}}}}, "values.ztunnel.env"),
+    ("istio_ztunnel", {"wait_timeout": -1}, "wait_timeout"),
+    # istio_prune, istio_info, istio_node_rollout
+    ("istio_prune", {"grace_period_seconds": -1}, "grace_period_seconds must be at least 0"),
+    ("istio_prune", {"mesh_clusters": [{"kubeconfig": "/x"}]}, "name"),
+    ("istio_info", {"version_catalog": "/nonexistent/catalog.yml"}, "/nonexistent/catalog.yml"),
+    ("istio_info", {"request_timeout": 0}, "request_timeout"),
+    ("istio_node_rollout", {"poll_interval": 0}, "poll_interval must be more than 0"),
+    ("istio_node_rollout", {"wait_timeout": -5}, "wait_timeout must be more than 0"),
+    ("istio_node_rollout", {"nodes": "node-1", "namespace": "missing-namespace"}, "missing-namespace"),
+    # istio_labels
+    ("istio_labels", {"namespaces": {"app": "istio-injection=enabled"}}, "namespaces.app must be a mapping"),
+    ("istio_labels", {"namespaces": {"app": {"istio.io/rev": "not valid!"}}}, "istio.io/rev"),
+    ("istio_labels", {"services": [{"name": "web"}]}, "namespace"),
+    ("istio_labels", {"namespaces": "app"}, "namespaces"),
+    # istio_waypoint
+    ("istio_waypoint", {"namespace": "app", "waypoint_for": "everything"}, "waypoint_for"),
+    ("istio_waypoint", {"namespace": "app", "name": "Bad Name"}, "Bad Name"),
+    ("istio_waypoint", {"namespace": "app", "allowed_namespaces": ["a"], "allowed_namespace_selector": {}},
+     "allowed_namespaces"),
+    # istio_cacerts and istio_remote_secret
+    ("istio_cacerts", {"key_size": 1024}, "key_size"),
+    ("istio_cacerts", {"validity_days": 0}, "validity_days must be more than 0"),
+    ("istio_cacerts", {"root_cert": "x"}, "root_key"),
+    ("istio_cacerts", {"root_cert_file": "/nonexistent/root-cert.pem", "root_key_file": "/nonexistent/root-key.pem"},
+     "/nonexistent/root-cert.pem"),
+    ("istio_remote_secret", {"name": "cluster2"}, "remote"),
+    ("istio_remote_secret", {"name": "cluster2", "type": "secret", "remote": {}}, "type"),
+    # istio_manifest
+    ("istio_manifest", {"components": ["base", "sidecar"]}, "sidecar"),
+    ("istio_manifest", {"dest": "/etc/hostname/manifest.yaml"}, "cannot write dest /etc/hostname/manifest.yaml"),
+]
+
+
+@pytest.fixture(scope="module")
+def cluster(request):
+    """One cluster for the whole table (reset before and after), with an installed revision to refer to."""
+    handle = request.getfixturevalue("kubeapi" if on_python_server() else "k8s_pool")
+    cluster = handle if on_python_server() else handle.take(1)[0]
+    cluster.reset()
+    cluster.kubectl("create", "namespace", "istio-system")
+    cluster.kubectl("create", "namespace", "app")
+    installed = run_module("servicemesh.istio.istio_revision", {"kubeconfig": cluster.kubeconfig,
+                                                                  "chart_dir": CHARTS, "version": "v1.29.6"})
+    assert not installed.get("failed"), installed
+    yield cluster
+    cluster.reset()
+
+
+def test_there_are_enough_cases_and_every_module_has_some():
+    assert len(CASES) >= 60
+    modules = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")}
+    assert modules == {module for module, _, _ in CASES}
+
+
+@pytest.mark.parametrize("module,options,expected", CASES, ids=["%s-%d" % (case[0], index)
+                                                                for index, case in enumerate(CASES)])
+def test_bad_input_is_refused_before_any_write(cluster, module, options, expected):
+    args = {"kubeconfig": cluster.kubeconfig}
+    if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel", "istio_gateway",
+                  "istio_manifest"):
+        args["chart_dir"] = CHARTS
+    args.update(options)
+    mark = cluster.last_request()
+    result = run_module("servicemesh.istio." + module, args)
+    assert result.get("failed"), result
+    message = str(result.get("msg", ""))
+    assert expected in message, message
+    assert "Traceback" not in str(result.get("module_stderr", "")) + str(result.get("exception", "")), result
+    assert "********" not in message, message
+    assert cluster.writes(since=mark) == []

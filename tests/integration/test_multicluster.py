@@ -239,6 +239,16 @@ def test_multi_primary_multi_network(k8s_clusters, tmp_path):
     assert other.key_pem().decode().splitlines()[1] not in refused.stdout + refused.stderr
     assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
 
+    # a namespace using the mesh on one cluster stops the removal on every cluster, before any write
+    west = mesh.clusters["cluster2"]
+    west.kubectl("create", "namespace", "shop")
+    west.kubectl("label", "namespace", "shop", "istio-injection=enabled")
+    marks = mesh.marks()
+    refused = mesh.play(extra={"istio_multicluster_state": "absent"})
+    assert not refused.ok and "is in use and was not removed" in refused.stdout, refused.stdout[-3000:]
+    assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
+    west.kubectl("delete", "namespace", "shop", "--wait=true", timeout=120)
+
     removed = mesh.play(extra={"istio_multicluster_state": "absent"})
     assert_ok(removed)
     assert_removed_exactly(mesh)

@@ -14,11 +14,11 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects imp
 from .fake_cluster import FakeCluster
 from .test_readiness import FakeClock
 
-NOW = datetime.datetime.now(datetime.timezone.utc)
 CONFIGMAP = ObjectRef.of("v1", "ConfigMap", "x", "istio-system")
 
 
-def lease(holder, renewed=NOW, transitions=3, duration=30):
+def lease(holder, renewed=None, transitions=3, duration=30):
+    renewed = renewed or datetime.datetime.now(datetime.timezone.utc)  # fresh when the test runs
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": "servicemesh-istio-controlplane-default", "namespace": "istio-system"},
             "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration, "leaseTransitions": transitions,
@@ -39,18 +39,19 @@ def lock(cluster, wait=0.0):
 
 
 def test_a_lease_is_held_by_another_run_until_it_expires_or_its_process_is_gone():
+    now = datetime.datetime.now(datetime.timezone.utc)
     state = LeaseState.of(lease("other"))
-    assert state.held_by_other("me", NOW) and not state.held_by_other("other", NOW)
-    assert not state.held_by_other("me", NOW + datetime.timedelta(seconds=31))
-    assert not state.held_by_other("me", NOW, gone=lambda holder: holder == "other")
+    assert state.held_by_other("me", now) and not state.held_by_other("other", now)
+    assert not state.held_by_other("me", now + datetime.timedelta(seconds=31))
+    assert not state.held_by_other("me", now, gone=lambda holder: holder == "other")
     here = holder_identity()
     host, pid, _ = here.split("/")
     assert int(pid) == os.getpid()
-    assert LeaseState.of(lease(here)).held_by_other("me", NOW), "a live process on this host holds it"
+    assert LeaseState.of(lease(here)).held_by_other("me", now), "a live process on this host holds it"
     dead = "%s/%d/abcd" % (host, 2 ** 22 + 12345)  # beyond pid_max: no such process
-    assert not LeaseState.of(lease(dead)).held_by_other("me", NOW)
-    assert not LeaseState.of(None).held_by_other("me", NOW)
-    assert not LeaseState.of(lease("")).held_by_other("me", NOW)
+    assert not LeaseState.of(lease(dead)).held_by_other("me", now)
+    assert not LeaseState.of(None).held_by_other("me", now)
+    assert not LeaseState.of(lease("")).held_by_other("me", now)
 
 
 def test_the_lease_is_taken_at_the_first_write_and_released_with_the_holder_cleared():
@@ -106,7 +107,8 @@ def test_a_lease_taken_by_another_run_after_this_one_read_the_cluster_restarts_i
 
 def test_an_expired_lease_of_a_killed_run_is_taken_over():
     cluster = cluster_with_namespace()
-    cluster.put(lease("killed", renewed=NOW - datetime.timedelta(seconds=60)))
+    minute_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=60)
+    cluster.put(lease("killed", renewed=minute_ago))
     run = lock(cluster)
     run.observe()
     run.ensure()

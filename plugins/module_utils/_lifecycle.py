@@ -356,22 +356,28 @@ def remove_revision(cluster: Any, name: str, options: Options, force: bool = Fal
     return outcome
 
 
-def remove_crds(cluster: Any, namespace: str, options: Options, force: bool = False) -> Outcome:
+def remove_crds(cluster: Any, options: Options, force: bool = False) -> Outcome:
     """Delete the Istio CRDs we created, once no revision is left and no custom resource of theirs exists:
     deleting a CRD deletes every object of its kind, which are users' objects."""
     outcome = Outcome()
-    record = inventory.load(cluster, namespace, CRDS, "istio")
-    if record is None:
+    # every control plane that applied the CRDs keeps a record of them; the first one created them
+    records = inventory.list_records(cluster, kind=CRDS)
+    if not records:
         return outcome
-    remaining = [r.key.name for r in inventory.list_records(cluster, kind=REVISION)]
+    remaining = ["%s (namespace %s)" % (r.key.name, r.key.namespace)
+                 for r in inventory.list_records(cluster, kind=REVISION)]
     if remaining:
-        raise LifecycleError("the Istio CRDs are still needed by revisions %s" % ", ".join(remaining))
-    users = [] if force else _custom_resources(cluster, record)
+        raise LifecycleError("the Istio CRDs are still needed by revisions %s; remove those first"
+                             % ", ".join(remaining))
+    users = [] if force else [user for record in records for user in _custom_resources(cluster, record)]
     if users:
         raise LifecycleError("the Istio CRDs were kept: removing them would delete %s; delete those first "
                              "or set force" % ", ".join(users[:10]))
-    outcome.results.append(remove_unit(cluster, record.key, check_mode=options.check_mode, delete_crds=True,
-                                       wait=options.wait, timeout=options.wait_timeout))
+    for record in records:
+        outcome.results.append(remove_unit(cluster, record.key, check_mode=options.check_mode, delete_crds=True,
+                                           wait=options.wait, timeout=options.wait_timeout))
+    outcome.facts["crds_removed"] = sorted(r.ref.name for unit in outcome.results for r in unit.objects
+                                           if r.ref.is_crd and r.changed)
     return outcome
 
 

@@ -172,8 +172,9 @@ def _revision(module) -> lifecycle.Outcome:
         outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"],
                                             namespace=params["namespace"])
         if params["remove_crds"]:
-            outcome.results.extend(lifecycle.remove_crds(cluster, params["namespace"], options,
-                                                         force=params["force"]).results)
+            crds = lifecycle.remove_crds(cluster, options, force=params["force"])
+            outcome.results.extend(crds.results)
+            outcome.facts.update(crds.facts)
         return outcome
     control_plane = ControlPlane.from_params(params)
     plan = plan_revision(control_plane, catalog)

@@ -132,6 +132,13 @@ removed:
   description: Whether the revision was there to remove (or would be removed, in check mode).
   returned: when state is absent
   type: bool
+crds_removed:
+  description:
+    - The Istio CRDs deleted, whichever control plane's namespace recorded them; empty when every CRD was there
+      before this collection (those are released and kept).
+  returned: when state is absent, O(remove_crds) is set and the collection had recorded the CRDs
+  type: list
+  elements: str
 """
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule

@@ -231,3 +231,19 @@ def test_a_re_run_after_an_interrupted_install_still_renders_an_install(cluster,
     assert inventory.load(cluster, "istio-system", "revision", "default").in_progress == ""
     # once complete, the next run is an upgrade
     assert install(cluster, renderer, name="default", version="v1.29.6").facts["upgraded"] is True
+
+
+def test_crds_applied_by_two_control_planes_go_with_the_last_revision_wherever_their_records_are(cluster, renderer):
+    def selecting(mesh):
+        return {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": mesh}}]}}
+    install(cluster, renderer, name="default", version="v1.29.6", values=selecting("default"))
+    install(cluster, renderer, name="other", namespace="other", version="v1.29.6", values=selecting("other"))
+    records = inventory.list_records(cluster, kind=lifecycle.CRDS)
+    assert sorted(r.key.namespace for r in records) == ["istio-system", "other"]
+    with pytest.raises(lifecycle.LifecycleError, match="still needed by revisions"):
+        lifecycle.remove_crds(cluster, OPTIONS)
+    lifecycle.remove_revision(cluster, "default", OPTIONS, force=True, namespace="istio-system")
+    lifecycle.remove_revision(cluster, "other", OPTIONS, force=True, namespace="other")
+    removed = lifecycle.remove_crds(cluster, OPTIONS)
+    assert removed.facts["crds_removed"] and inventory.list_records(cluster, kind=lifecycle.CRDS) == []
+    assert not [ref for ref in cluster.store if ref.is_crd]

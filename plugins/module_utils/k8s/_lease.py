@@ -80,7 +80,8 @@ class LeaseState:
                    int(spec.get("leaseDurationSeconds") or LEASE_SECONDS), int(spec.get("leaseTransitions") or 0),
                    metadata.get("uid") or "", metadata.get("resourceVersion") or "")
 
-    def held_by_other(self, me: str, now: datetime.datetime, gone: Callable[[str], bool] = _gone_from_this_host) -> bool:
+    def held_by_other(self, me: str, now: datetime.datetime,
+                      gone: Callable[[str], bool] = _gone_from_this_host) -> bool:
         if not self.holder or self.holder == me or gone(self.holder):
             return False
         return self.renewed is None or now < self.renewed + datetime.timedelta(seconds=self.duration)

@@ -3,8 +3,9 @@ exactly the objects that were there before.
 
 On the Python test server, because the kill must land exactly between two writes: the server holds the
 write after the Nth until the test has killed the run's whole process tree, then drops it unanswered (a
-real API server cannot hold a request). ``ISTIO_KILL_SWEEP=all`` kills after every write; by default the
-sweep takes points spread over the write sequence."""
+real API server cannot hold a request). Covered: a RevisionBased install with a tag, a canary upgrade, and a
+multi-cluster removal (killed on its first cluster, two clusters). ``ISTIO_KILL_SWEEP=all`` kills after
+every write; by default each sweep takes points spread over the write sequence."""
 import json
 import os
 import subprocess
@@ -21,6 +22,8 @@ CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 # Left by controllers or the server itself, not by the collection.
 TRANSIENT = {("", "events"), ("events.k8s.io", "events")}
 SPREAD_POINTS = 10
+# a mesh is installed again before each kill: fewer points by default, every one with ISTIO_KILL_SWEEP=all
+MESH_SPREAD_POINTS = 4
 
 INSTALL = [
     {"name": "revision", "servicemesh.istio.istio_revision": {
@@ -75,18 +78,25 @@ def held_writes(cluster):
     return sum(fault["hits"] for fault in cluster.admin("GET", "faults")["items"])
 
 
+def until_held(cluster, proc):
+    """Until the server holds one of the run's writes; False if the run finished first."""
+    deadline = time.monotonic() + 300
+    while held_writes(cluster) == 0:
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the run neither wrote nor finished"
+        time.sleep(0.05)
+    return True
+
+
 def kill_after(cluster, playbook, writes):
     """Run the playbook, kill its process tree while its write number ``writes + 1`` is held.
     Returns False when the run finished first (it makes fewer writes)."""
     cluster.inject_fault(persisted=True, skip=writes, hold=True, count=0)
     proc = start(playbook)
     try:
-        deadline = time.monotonic() + 300
-        while held_writes(cluster) == 0:
-            if proc.poll() is not None:
-                return False
-            assert time.monotonic() < deadline, "the run neither wrote nor finished"
-            time.sleep(0.05)
+        if not until_held(cluster, proc):
+            return False
         killed = kill_tree(proc.pid)
         proc.wait(timeout=60)
         assert len(killed) > 1, "the module process was not found under ansible-playbook"
@@ -98,10 +108,10 @@ def kill_after(cluster, playbook, writes):
         cluster.clear_faults()  # the held write is dropped, never stored
 
 
-def sweep_points(total):
-    if os.environ.get("ISTIO_KILL_SWEEP") == "all" or total <= SPREAD_POINTS:
+def sweep_points(total, spread=SPREAD_POINTS):
+    if os.environ.get("ISTIO_KILL_SWEEP") == "all" or total <= spread:
         return list(range(1, total))
-    return sorted({max(1, round(index * (total - 1) / (SPREAD_POINTS - 1))) for index in range(SPREAD_POINTS)})
+    return sorted({max(1, round(index * (total - 1) / (spread - 1))) for index in range(spread)})
 
 
 @pytest.fixture
@@ -148,3 +158,42 @@ def test_a_killed_revision_based_install_with_a_tag_resumes_and_uninstalls_clean
 
 def test_a_killed_canary_upgrade_resumes_and_uninstalls_cleanly(cluster, tmp_path):
     assert_kills_resume_and_uninstall(cluster, tmp_path, INSTALL, CANARY)
+
+
+def mesh_playbook(mesh, extra):
+    from tests.integration.test_multicluster import PLAYBOOK
+    return [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", mesh.inventory(), "-c", "local",
+            PLAYBOOK, "-e", json.dumps(extra)]
+
+
+def test_a_killed_multicluster_removal_resumes_and_removes_exactly_the_mesh(kubeapi_clusters, tmp_path):
+    from tests.integration.test_multicluster import Mesh, assert_removed_exactly
+    mesh = Mesh(kubeapi_clusters, tmp_path, {"east": ("cluster1", "primary", "network1"),
+                                             "west": ("cluster2", "primary", "network2")})
+    east = mesh.clusters["cluster1"]
+    removal = {"istio_multicluster_state": "absent"}
+
+    def install():
+        installed = mesh.play()
+        assert installed.ok, installed.stdout[-3000:]
+
+    install()
+    mark = east.last_request()
+    removed = mesh.play(extra=removal)
+    assert removed.ok, removed.stdout[-3000:]
+    total = east.write_count(since=mark)
+    assert_removed_exactly(mesh)
+    for point in sweep_points(total, spread=MESH_SPREAD_POINTS):
+        install()
+        east.inject_fault(persisted=True, skip=point, hold=True, count=0)
+        proc = subprocess.Popen(mesh_playbook(mesh, removal), cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            until_held(east, proc)
+            kill_tree(proc.pid)
+            proc.wait(timeout=60)
+        finally:
+            east.clear_faults()
+        again = mesh.play(extra=removal)
+        assert again.ok, "killed after write %d of %d, the re-run failed: %s" % (point, total, again.stdout[-3000:])
+        assert_removed_exactly(mesh)

@@ -1,11 +1,12 @@
 """Bad input, across every module: refused with a message naming the option, no traceback, and no write
 (counted on the server, the real control plane's audit log)."""
+import json
 import os
 
 import pytest
 
 from tests.cluster.fixtures import on_python_server
-from tests.helpers.ansible import ROOT, run_module
+from tests.helpers.ansible import ROOT, run_module, run_playbook
 
 pytestmark = pytest.mark.integration
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
@@ -51,7 +52,6 @@ CASES = [
     ("istio_revision_tag", {"name": "prod", "revision": "default", "state": "maybe"}, "state"),
     ("istio_revision_tag", {"name": "prod", "revision": "default", "wait_timeout": -10}, "wait_timeout"),
     # istio_gateway
-    ("istio_gateway", {"name": "ingress", "revision": "nope"}, "revision 'nope' is neither a revision nor a"),
     ("istio_gateway", {"name": "ingress", "preset": "sideways"}, "preset"),
     ("istio_gateway", {"name": "ingress", "preset": "eastwest"}, "network"),
     ("istio_gateway", {"name": "ingress", "network": "net1"}, "network is for the eastwest preset"),
@@ -99,6 +99,20 @@ CASES = [
 ]
 
 
+# (role, entry point, variables, what the message must say)
+ROLE_CASES = [
+    ("control_plane", "main", {"istio_update_strategy": {"type": "Blue"}}, "Blue"),
+    ("control_plane", "main", {"istio_tags": {"prod": True}}, "istio_tags"),
+    ("control_plane", "main", {"istio_state": "gone"}, "istio_state"),
+    ("control_plane", "main", {"istio_values": "big"}, "istio_values"),
+    ("control_plane", "main", {"istio_values": {"pilot": {"resources": []}}}, "values.pilot.resources"),
+    ("control_plane", "main", {"istio_wait_timeout": -1}, "wait_timeout must be more than 0"),
+    ("control_plane", "migrate", {"istio_canary_batch_size": 0}, "istio_canary_batch_size"),
+    ("cni", "main", {"istio_cni_values": "big"}, "istio_cni_values"),
+    ("ztunnel", "main", {"istio_ztunnel_values": {"resources": "big"}}, "values.resources"),
+]
+
+
 @pytest.fixture(scope="module")
 def cluster(request):
     """One cluster for the whole table (reset before and after), with an installed revision to refer to."""
@@ -120,19 +134,52 @@ def test_there_are_enough_cases_and_every_module_has_some():
     assert modules == {module for module, _, _ in CASES}
 
 
-@pytest.mark.parametrize("module,options,expected", CASES, ids=["%s-%d" % (case[0], index)
-                                                                for index, case in enumerate(CASES)])
-def test_bad_input_is_refused_before_any_write(cluster, module, options, expected):
+def module_args(cluster, module, options):
     args = {"kubeconfig": cluster.kubeconfig}
     if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel", "istio_gateway",
                   "istio_manifest"):
         args["chart_dir"] = CHARTS
     args.update(options)
+    return args
+
+
+def test_bad_input_is_refused_before_any_write(cluster, tmp_path):
+    """Every case is a task of one playbook (quicker than a process each); each must fail on its own."""
+    tasks = [{"name": "case %d" % index, "servicemesh.istio." + module: module_args(cluster, module, options),
+              "ignore_errors": True} for index, (module, options, _) in enumerate(CASES)]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     mark = cluster.last_request()
-    result = run_module("servicemesh.istio." + module, args)
-    assert result.get("failed"), result
-    message = str(result.get("msg", ""))
-    assert expected in message, message
-    assert "Traceback" not in str(result.get("module_stderr", "")) + str(result.get("exception", "")), result
-    assert "********" not in message, message
+    run = run_playbook(str(path), timeout=1200)
+    problems = []
+    for index, (module, options, expected) in enumerate(CASES):
+        result = run.result("case %d" % index)
+        message = str(result.get("msg", ""))
+        where = "case %d (%s %s)" % (index, module, options)
+        if not result.get("failed"):
+            problems.append("%s was accepted" % where)
+        elif expected not in message:
+            problems.append("%s: %r does not say %r" % (where, message, expected))
+        elif "Traceback" in str(result.get("module_stderr", "")) + str(result.get("exception", "")):
+            problems.append("%s: a traceback" % where)
+        elif "********" in message:
+            problems.append("%s: a masked message %r" % (where, message))
+    assert problems == []
+    assert cluster.writes(since=mark) == []
+
+
+@pytest.mark.parametrize("role,entry,variables,expected", ROLE_CASES,
+                         ids=["%s-%d" % (case[0], index) for index, case in enumerate(ROLE_CASES)])
+def test_bad_role_input_is_refused_before_any_write(cluster, tmp_path, role, entry, variables, expected):
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
+        "name": "the role", "ansible.builtin.include_role": dict(
+            {"name": "servicemesh.istio." + role}, **({} if entry == "main" else {"tasks_from": entry})),
+        "vars": dict({"istio_kubeconfig": cluster.kubeconfig, "istio_chart_dir": CHARTS}, **variables)}]}]
+    path = tmp_path / "play.json"
+    path.write_text(json.dumps(play))
+    mark = cluster.last_request()
+    run = run_playbook(str(path))
+    assert not run.ok
+    assert expected in run.stdout, run.stdout[-3000:]
+    assert "Traceback" not in run.stdout + run.stderr
     assert cluster.writes(since=mark) == []

@@ -209,3 +209,17 @@ def test_tag_and_prune_check_mode_persist_nothing(cluster):
     assert ours(cluster, "mutatingwebhookconfiguration") == [
         "mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-default-v1-29-6",
         "mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-default-v1-30-3"]
+
+
+def test_a_conflict_anywhere_in_the_unit_writes_nothing(cluster):
+    assert not call(cluster, "istio_revision", version="v1.29.6").get("failed")
+    # someone else takes istiod's image, as `kubectl set image` does
+    cluster.kubectl("set", "image", "-n", "istio-system", "deployment/istiod", "discovery=registry.example/pilot:mine")
+    mark = cluster.last_request()
+    refused = call(cluster, "istio_revision", version="v1.29.6", values={"pilot": {"hub": "registry.example/istio"}})
+    assert refused.get("failed") and "conflict" in refused["msg"] and "force_conflicts" in refused["msg"], refused
+    # neither the values ConfigMap nor the revision's record was written before the Deployment refused
+    assert [(w["verb"], w["resource"], w["name"]) for w in cluster.writes(since=mark)] == []
+    forced = call(cluster, "istio_revision", version="v1.29.6", values={"pilot": {"hub": "registry.example/istio"}},
+                  force_conflicts=True)
+    assert forced["changed"], forced

@@ -184,6 +184,7 @@ def test_canary_upgrade_moves_namespaces_in_batches_and_stops_at_a_failing_batch
     assert not failed.ok
     message = result(failed, "Stop at the failed batch")["msg"]
     assert "canary batch 2 of 2 (a3, a4) failed" in message, message
+    assert "after 3 seconds" in message, message
     assert "a3/%s (%s)" % (stuck, OLD) in message and "(a1, a2) use " + NEW in message, message
     for name in ("a1", "a2"):
         labels = namespace_labels(cluster, name)

@@ -126,17 +126,13 @@ class GatewayRequest:
 
 def gateway_version(cluster: Any, catalog: VersionCatalog, version: Optional[str],
                     revision: Optional[str]) -> IstioVersion:
-    """The version asked for; else that of the revision injecting the gateway; else the newest.
-    A revision (or tag) that is not on the cluster is refused: nothing would inject the gateway."""
-    if not revision:
+    """The version asked for; else that of the revision injecting the gateway; else the newest."""
+    if version or not revision:
         return catalog.resolve(version)
     record = lifecycle.find_revision(cluster, revision)
-    if record is None and revision in lifecycle.tag_targets(cluster):
-        record = lifecycle.find_revision(cluster, lifecycle.tag_targets(cluster)[revision])
     if record is None:
-        raise GatewayError("revision %r is neither a revision nor a revision tag on this cluster, so nothing would "
-                           "inject the gateway; install it first, or leave revision out" % revision)
-    return catalog.resolve(version) if version else lifecycle.plan_from_record(record, catalog).version
+        return catalog.resolve(None)
+    return lifecycle.plan_from_record(record, catalog).version
 
 
 def _by_kind(objects: List[Dict[str, Any]], kind: str, name: str) -> Optional[Dict[str, Any]]:

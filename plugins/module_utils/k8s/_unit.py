@@ -76,8 +76,8 @@ class _Recorder:
 
     def save_after_failure(self, entries: List[InventoryEntry], exc: K8sError) -> None:
         """Record what a failed run left behind; the caller re-raises ``exc``, which stays the error shown."""
-        if self.check_mode or exc.partial is None:
-            return
+        if self.check_mode or exc.partial is None or not any(result.changed for result in exc.partial.objects):
+            return  # nothing was written (a refusal before the first write): nothing to record
         try:
             self.save(entries, in_progress=True)
         except K8sError as also:

@@ -32,5 +32,5 @@ notes:
   - One run at a time changes a control plane (or the CNI, ztunnel, a gateway). Before its first write a run takes
     the Lease C(servicemesh-istio-<scope>) in the namespace; a second run waits for it up to O(wait_timeout), then
     reads the cluster again. A lease left by a killed run expires after 30 seconds. Runs that change nothing take no
-    lease. The credentials need C(get), C(create) and C(patch) on C(leases.coordination.k8s.io) there.
+    lease. The credentials need C(get), C(create), C(patch) and C(delete) on C(leases.coordination.k8s.io) there.
 """

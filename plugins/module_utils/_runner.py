@@ -150,11 +150,6 @@ def control_plane_scope(name: str, namespace: str) -> UnitKey:
     return UnitKey(lifecycle.CONTROL_PLANE, name, namespace)
 
 
-def revision_scope(record) -> UnitKey:
-    """The control plane a revision's record belongs to."""
-    return control_plane_scope(str(record.metadata.get("controlPlane")), record.key.namespace)
-
-
 def _revision_to_remove(params: Dict[str, Any], catalog) -> str:
     """The revision ``state: absent`` means; no version resolution unless it is needed for the name."""
     if params.get("revision"):
@@ -172,8 +167,8 @@ def _revision(module) -> lifecycle.Outcome:
         name = _revision_to_remove(params, catalog)
         cluster = connect(params)
         found = lifecycle.find_revision(cluster, name, params["namespace"])
-        guarded(cluster, params, revision_scope(found) if found
-                else control_plane_scope(params["name"], params["namespace"]))
+        guarded(cluster, params, control_plane_scope(str(found.metadata.get("controlPlane")), found.key.namespace)
+                if found else control_plane_scope(params["name"], params["namespace"]))
         outcome = lifecycle.remove_revision(cluster, name, options, force=params["force"],
                                             namespace=params["namespace"])
         if params["remove_crds"]:
@@ -205,7 +200,7 @@ def _revision_tag(module) -> lifecycle.Outcome:
         return lifecycle.remove_tag(cluster, params["name"], options, force=params["force"])
     target = lifecycle.resolve_tag_target(cluster, params.get("revision"), params.get("control_plane"),
                                           params.get("namespace"))
-    guarded(cluster, params, revision_scope(target))
+    guarded(cluster, params, control_plane_scope(str(target.metadata.get("controlPlane")), target.key.namespace))
     return lifecycle.install_tag(cluster, renderer_for(params), catalog, params["name"], target, options,
                                  force=params["force"])
 

@@ -11,26 +11,14 @@ time a revision was first seen unused is recorded in its inventory record
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Dict, List, Optional
 
+from ansible_collections.servicemesh.istio.plugins.module_utils._clock import (  # noqa: F401 (the lifecycle's names)
+    format_time, parse_time, utcnow)
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage
 
 KEEP, PRUNE = "keep", "prune"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def format_time(moment: Optional[datetime]) -> Optional[str]:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def parse_time(text: Optional[str]) -> Optional[datetime]:
-    if not text:
-        return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils._clock import utcnow
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
@@ -94,10 +95,6 @@ class KeyPair:
 
 def cert_fingerprint(cert: Any) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
 # -- making certificates ----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ the objects the unit applied and, for each, whether this collection created it
 """
 from __future__ import annotations
 
-import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -198,16 +197,6 @@ def delete(cluster: Any, record: InventoryRecord, check_mode: bool = False) -> b
     if check_mode:
         return cluster.get(record.key.ref) is not None
     return cluster.delete(record.key.ref)
-
-
-def timestamp(moment: Optional[datetime.datetime] = None) -> str:
-    """RFC 3339 UTC, second precision, like Kubernetes timestamps (for e.g. ``inactiveSince``)."""
-    moment = moment or datetime.datetime.now(datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_timestamp(value: str) -> datetime.datetime:
-    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
 
 
 def merge_metadata(current: Mapping[str, Any], changes: Optional[Mapping[str, Any]]) -> Dict[str, Any]:

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as times
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ApiError, K8sError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import SystemClock
@@ -76,7 +77,8 @@ class LeaseState:
             return cls()
         spec = lease.get("spec") or {}
         metadata = lease.get("metadata") or {}
-        return cls(spec.get("holderIdentity") or "", _parse_time(spec.get("renewTime") or spec.get("acquireTime")),
+        renewed = times.parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+        return cls(spec.get("holderIdentity") or "", renewed,
                    int(spec.get("leaseDurationSeconds") or LEASE_SECONDS), int(spec.get("leaseTransitions") or 0),
                    metadata.get("uid") or "", metadata.get("resourceVersion") or "")
 
@@ -88,21 +90,6 @@ class LeaseState:
 
     def identity(self) -> Tuple[str, int]:
         return self.uid, self.transitions
-
-
-def _parse_time(value: Optional[str]) -> Optional[datetime.datetime]:
-    if not value:
-        return None
-    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(value, layout).replace(tzinfo=datetime.timezone.utc)
-        except ValueError:
-            continue
-    return None
-
-
-def _micro_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class RunLock:
@@ -158,7 +145,7 @@ class RunLock:
         waited = False
         while True:
             live = LeaseState.of(self.cluster.get(self.ref))
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = times.now()
             if live.held_by_other(self.holder, now):
                 if self.clock.monotonic() >= deadline:
                     raise LeaseHeld("%s is held by another run (%s, renewed %s); waited %gs. Run again once it "
@@ -180,9 +167,9 @@ class RunLock:
         spec: Dict[str, Any] = {"leaseDurationSeconds": LEASE_SECONDS,
                                 "leaseTransitions": live.transitions + 1 if taking else live.transitions}
         if not release:
-            spec.update(holderIdentity=self.holder, renewTime=_micro_time(now))
+            spec.update(holderIdentity=self.holder, renewTime=times.micro_time(now))
             if taking:
-                spec["acquireTime"] = _micro_time(now)
+                spec["acquireTime"] = times.micro_time(now)
         metadata: Dict[str, Any] = {"name": self.ref.name, "namespace": self.ref.namespace}
         if live.resource_version:
             metadata["resourceVersion"] = live.resource_version  # a precondition: 409 if it moved
@@ -195,7 +182,7 @@ class RunLock:
                 if self.held is None:
                     return
                 try:
-                    self.held = self._write(self.held, datetime.datetime.now(datetime.timezone.utc))
+                    self.held = self._write(self.held, times.now())
                 except K8sError as exc:
                     self.lost = str(exc)
                     return
@@ -211,7 +198,7 @@ class RunLock:
                 if self.cluster.get(self.record) is None:
                     self.cluster.delete(self.ref)
                 else:
-                    self._write(self.held, datetime.datetime.now(datetime.timezone.utc), release=True)
+                    self._write(self.held, times.now(), release=True)
             except K8sError:
                 pass  # it expires by itself
             self.held = None

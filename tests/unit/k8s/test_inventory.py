@@ -1,8 +1,6 @@
 # -*- coding: utf-8 -*-
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
@@ -86,8 +84,5 @@ def test_save_writes_only_changes():
     assert inventory.save(cluster, rec, previous=None) is True and len(cluster.applied) == 2
 
 
-def test_metadata_merge_and_timestamps():
+def test_metadata_merge():
     assert inventory.merge_metadata({"a": 1, "b": 2}, {"b": None, "c": 3}) == {"a": 1, "c": 3}
-    moment = datetime.datetime(2025, 3, 4, 5, 6, 7, 890, tzinfo=datetime.timezone.utc)
-    assert inventory.timestamp(moment) == "2025-03-04T05:06:07Z"
-    assert inventory.parse_timestamp("2025-03-04T05:06:07Z") == moment.replace(microsecond=0)

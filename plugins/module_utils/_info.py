@@ -4,10 +4,13 @@
 """Read-only facts about the Istio control planes on one cluster, like ``kubectl get istio``."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+import datetime
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as clock
 from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils import _status as status
 from ansible_collections.servicemesh.istio.plugins.module_utils._waypoint import waypoint_facts
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import (
     UsageIndex, namespace_reference, pod_is_running)
@@ -33,37 +36,51 @@ def proxy_version(pod: Mapping[str, Any]) -> Optional[str]:
     return image.rsplit(":", 1)[1]
 
 
-def _revision_facts(cluster: Any, index: UsageIndex, record: inventory.InventoryRecord,
-                    catalog: VersionCatalog, agents: Dict[str, Any]) -> Dict[str, Any]:
+def _age(record: inventory.InventoryRecord, now: datetime.datetime) -> Dict[str, str]:
+    return {"created": record.created, "age": clock.human_age(record.created, now)}
+
+
+def _revision_facts(cluster: Any, index: UsageIndex, record: inventory.InventoryRecord, catalog: VersionCatalog,
+                    agents: Dict[str, Any], clashes: List[Tuple[str, str, str]],
+                    now: datetime.datetime) -> Dict[str, Any]:
     plan = lifecycle.plan_from_record(record, catalog)
     usage = lifecycle.revision_usage(index, record)
     ready = lifecycle.revision_ready(cluster, plan)
-    problem = dataplane.dependency_problem(plan.values, agents["cni"], agents["ztunnel"])
-    return {"dependencies_healthy": problem is None, "dependency_problem": problem or "",
+    problem = dataplane.dependency_problem(plan.values, agents["cni"], agents["ztunnel"]) or ""
+    state = status.revision_state(status.reconcile_problem(record, clashes), ready["ready"], plan.is_remote, problem)
+    return {"dependencies_healthy": not problem, "dependency_problem": problem,
             "name": record.key.name, "namespace": record.key.namespace,
             "control_plane": record.metadata.get("controlPlane"), "version": record.metadata.get("version"),
             "profile": record.metadata.get("profile"), "remote": plan.is_remote, "ready": ready["ready"],
-            "not_ready_reason": ready["reason"], "in_use": usage.in_use, "usage": usage.as_dict(),
-            "inactive_since": record.metadata.get("inactiveSince"), "chart_version": record.chart_version}
+            "not_ready_reason": ready["reason"], "status": state, "in_use": usage.in_use,
+            "in_use_reason": status.in_use_reason(usage.in_use), "usage": usage.as_dict(),
+            "inactive_since": record.metadata.get("inactiveSince"), "chart_version": record.chart_version,
+            **_age(record, now)}
 
 
-def _control_plane_facts(record: inventory.InventoryRecord, revisions: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _tag_facts(index: UsageIndex, record: inventory.InventoryRecord, revisions: List[Dict[str, Any]],
+               clashes: List[Tuple[str, str, str]], now: datetime.datetime) -> Dict[str, Any]:
+    target = record.metadata.get("revision")
+    found = any(r["name"] == target and r["namespace"] == record.key.namespace for r in revisions)
+    usage = index.tag_usage(record.key.name)
+    return {"name": record.key.name, "namespace": record.key.namespace, "revision": target,
+            "status": status.tag_state(status.reconcile_problem(record, clashes), found, usage.in_use),
+            "in_use": usage.in_use, "in_use_reason": status.in_use_reason(usage.in_use),
+            "namespaces": usage.namespaces, "pods": usage.pods, **_age(record, now)}
+
+
+def _control_plane_facts(record: inventory.InventoryRecord, revisions: List[Dict[str, Any]],
+                         now: datetime.datetime) -> Dict[str, Any]:
+    """The reference's Istio columns; its state mirrors the active revision's."""
     own = [r for r in revisions if r["control_plane"] == record.key.name and r["namespace"] == record.key.namespace]
     active_name = record.metadata.get("activeRevision")
     active = [r for r in own if r["name"] == active_name]
-    if not active:
-        status = "ActiveRevisionNotFound"
-    elif not active[0]["ready"]:
-        status = "RemoteIstiodNotReady" if active[0]["remote"] else "IstiodNotReady"
-    elif active[0]["dependency_problem"]:
-        status = active[0]["dependency_problem"]
-    else:
-        status = "Healthy"
     return {"name": record.key.name, "namespace": record.key.namespace, "profile": record.metadata.get("profile"),
             "revisions": len(own), "ready": sum(1 for r in own if r["ready"]),
-            "in_use": sum(1 for r in own if r["in_use"]), "active_revision": active_name, "status": status,
+            "in_use": sum(1 for r in own if r["in_use"]), "active_revision": active_name,
+            "status": active[0]["status"] if active else "ActiveRevisionNotFound",
             "version": record.metadata.get("requestedVersion") or record.metadata.get("version"),
-            "strategy": record.metadata.get("strategy")}
+            "strategy": record.metadata.get("strategy"), **_age(record, now)}
 
 
 def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -85,19 +102,18 @@ def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[st
     return {"namespaces": namespaces, "pods": workloads}
 
 
-def gather(cluster: Any, catalog: VersionCatalog) -> Dict[str, Any]:
+def gather(cluster: Any, catalog: VersionCatalog, now: Optional[datetime.datetime] = None) -> Dict[str, Any]:
+    now = now or clock.now()
     pods = cluster.list("v1", "Pod")
     tag_records = inventory.list_records(cluster, kind=lifecycle.TAG)
+    revision_records = inventory.list_records(cluster, kind=lifecycle.REVISION)
+    clashes = status.name_clashes(revision_records, tag_records)
     index = UsageIndex(cluster.list("v1", "Namespace"), pods, lifecycle.tag_targets(cluster, tag_records))
     agents = {kind: dataplane.agent_facts(cluster, kind) for kind in (dataplane.CNI, dataplane.ZTUNNEL)}
-    revisions = [_revision_facts(cluster, index, record, catalog, agents)
-                 for record in inventory.list_records(cluster, kind=lifecycle.REVISION)]
-    tags = [{"name": record.key.name, "namespace": record.key.namespace,
-             "revision": record.metadata.get("revision"),
-             "namespaces": sorted(n for n in index.namespaces
-                                  if namespace_reference(index.namespaces[n]) == record.key.name)}
-            for record in tag_records]
-    control_planes = [_control_plane_facts(record, revisions)
+    revisions = [_revision_facts(cluster, index, record, catalog, agents, clashes, now)
+                 for record in revision_records]
+    tags = [_tag_facts(index, record, revisions, clashes, now) for record in tag_records]
+    control_planes = [_control_plane_facts(record, revisions, now)
                       for record in inventory.list_records(cluster, kind=lifecycle.CONTROL_PLANE)]
     facts = {"control_planes": control_planes, "revisions": revisions, "tags": tags,
              "cni": agents["cni"], "ztunnel": agents["ztunnel"], "waypoints": waypoint_facts(cluster)}

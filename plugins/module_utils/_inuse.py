@@ -114,9 +114,8 @@ class UsageIndex:
         injected = pod_injected_revision(pod)
         if injected:
             return injected
-        namespace = self.namespaces.get(_meta(pod, "namespace") or pod["metadata"].get("namespace"))
-        if namespace is not None and namespace_reference(namespace):
-            return None  # the namespace decides; the pod's labels do not count
+        if self._namespace_decides(pod):
+            return None  # the pod's labels do not count
         return self.resolve(pod_label_reference(pod))
 
     def usage(self, revision: str, enable_namespaces_by_default: bool = False) -> Usage:
@@ -125,14 +124,31 @@ class UsageIndex:
         usage.namespaces = sorted(name for name in self.namespaces if self.namespace_revision(name) == revision)
         for pod in self.pods:
             if pod_is_running(pod) and self._pod_uses(pod, revision):
-                usage.pods.append("%s/%s" % (pod["metadata"].get("namespace"), pod["metadata"]["name"]))
+                usage.pods.append(_pod_key(pod))
+        usage.pods.sort()
+        return usage
+
+    def tag_usage(self, tag: str) -> Usage:
+        """What asks for the tag by name: namespaces labelled with it, and pods labelled with it where
+        their namespace has no label (a pod's injected revision is the revision's use, not the tag's)."""
+        usage = Usage()
+        usage.namespaces = sorted(name for name, ns in self.namespaces.items() if namespace_reference(ns) == tag)
+        for pod in self.pods:
+            if pod_is_running(pod) and not self._namespace_decides(pod) and pod_label_reference(pod) == tag:
+                usage.pods.append(_pod_key(pod))
         usage.pods.sort()
         return usage
 
     def _pod_uses(self, pod: Mapping[str, Any], revision: str) -> bool:
         if pod_injected_revision(pod) == revision:
             return True
+        return not self._namespace_decides(pod) and self.resolve(pod_label_reference(pod)) == revision
+
+    def _namespace_decides(self, pod: Mapping[str, Any]) -> bool:
+        """A namespace with an injection label decides for its pods; their own labels do not count."""
         namespace = self.namespaces.get(pod["metadata"].get("namespace"))
-        if namespace is not None and namespace_reference(namespace):
-            return False
-        return self.resolve(pod_label_reference(pod)) == revision
+        return namespace is not None and namespace_reference(namespace) is not None
+
+
+def _pod_key(pod: Mapping[str, Any]) -> str:
+    return "%s/%s" % (pod["metadata"].get("namespace"), pod["metadata"]["name"])

@@ -10,8 +10,17 @@ short_description: Facts about the Istio control planes, revisions, tags and wor
 version_added: 0.1.0
 description:
   - Read-only. For each control plane a summary like C(kubectl get istio) (revisions, ready, in use, active
-    revision, status, version); for each revision its version, profile, readiness and what uses it and why;
-    tags and their targets; which revision each namespace and each injected pod uses, with proxy versions.
+    revision, status, version, age); for each revision the columns of C(kubectl get istiorevision) (status,
+    ready, in use, version, age) and what uses it and why; for each tag those of C(kubectl get istiorevisiontag)
+    (status, in use, revision, age); which revision each namespace and each injected pod uses, with proxy
+    versions.
+  - Status values are the reference operator's. A revision is C(Healthy), C(IstiodNotReady),
+    C(RemoteIstiodNotReady), a dependency problem (C(IstioCNINotFound), C(ZTunnelNotHealthy), ...),
+    C(ReconcileError) when the last run did not complete it, or C(NameAlreadyExists) when an older tag has its
+    name. A tag is C(Healthy) only when something uses it, else C(NotReferencedByAnything); C(RefNotFound) when
+    its revision is gone. A control plane's status is its active revision's, or C(ActiveRevisionNotFound).
+  - C(age) is counted from the unit's first install, printed as C(kubectl get) prints ages; C(created) is that
+    time.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
   - servicemesh.istio.attributes.INFO_MODULE
@@ -40,17 +49,21 @@ EXAMPLES = r"""
 
 RETURN = r"""
 control_planes:
-  description: name, namespace, profile, revisions, ready, in_use, active_revision, status, version, strategy.
+  description: name, namespace, profile, revisions, ready, in_use, active_revision, status, version, strategy,
+    created, age.
   returned: always
   type: list
   elements: dict
 revisions:
-  description: name, namespace, control_plane, version, profile, remote, ready, not_ready_reason, in_use, usage.
+  description: name, namespace, control_plane, version, profile, remote, ready, not_ready_reason, status, in_use,
+    in_use_reason (C(ReferencedByWorkloads) or C(NotReferencedByAnything)), usage, dependencies_healthy,
+    dependency_problem, inactive_since, chart_version, created, age.
   returned: always
   type: list
   elements: dict
 tags:
-  description: name, namespace, revision, and the namespaces that use the tag.
+  description: name, namespace, revision, status, in_use, in_use_reason, the namespaces and pods that ask for
+    the tag by name, created, age.
   returned: always
   type: list
   elements: dict

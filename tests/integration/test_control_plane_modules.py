@@ -1,5 +1,6 @@
 """The control-plane modules through Ansible, on the real control plane, with the fixture charts."""
 import os
+import re
 
 import pytest
 
@@ -84,6 +85,11 @@ def test_revision_based_upgrade_with_default_tag_and_grace_period(cluster):
     facts = info(cluster)
     assert sorted(r["name"] for r in facts["revisions"]) == ["default-v1-29-6", "default-v1-30-3"]
     assert facts["control_planes"][0]["active_revision"] == "default-v1-30-3"
+    columns = {r["name"]: (r["status"], r["in_use"], r["in_use_reason"]) for r in facts["revisions"]}
+    assert columns == {"default-v1-29-6": ("Healthy", True, "ReferencedByWorkloads"),
+                       "default-v1-30-3": ("Healthy", False, "NotReferencedByAnything")}, columns
+    [default_tag] = facts["tags"]
+    assert (default_tag["status"], default_tag["in_use"], default_tag["namespaces"]) == ("Healthy", True, ["app"])
 
     held = call(cluster, "istio_prune", name="default")
     assert held["pruned"] == []
@@ -124,6 +130,13 @@ def test_absent_removes_ours_and_keeps_foreign_objects(cluster):
     cluster.kubectl("create", "configmap", "mine", "-n", "istio-system", "--from-literal=a=b")
     call(cluster, "istio_revision", version="v1.30.3")
     call(cluster, "istio_revision_tag", name="prod", revision="default")
+    facts = info(cluster)
+    [prod] = facts["tags"]
+    assert (prod["status"], prod["in_use"], prod["in_use_reason"], prod["revision"]) == (
+        "NotReferencedByAnything", False, "NotReferencedByAnything", "default"), prod
+    for row in facts["tags"] + facts["revisions"] + facts["control_planes"]:
+        assert row["created"] and re.fullmatch(r"\d+s|\d+m(\d+s)?", row["age"]), row
+    assert facts["revisions"][0]["in_use_reason"] == "ReferencedByWorkloads", "the tag points at it"
     refused = call(cluster, "istio_revision", state="absent", revision="default")
     assert refused.get("failed") and "tag prod" in refused["msg"]
     assert call(cluster, "istio_revision_tag", name="prod", state="absent")["changed"]

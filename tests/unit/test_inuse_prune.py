@@ -42,6 +42,18 @@ def test_pod_labels_count_only_without_namespace_injection_label():
     assert index.usage("default").pods == ["plain/p3"]
 
 
+def test_a_tag_is_used_by_what_asks_for_it_by_name():
+    pods = [pod("plain", "by-label", {"istio.io/rev": "prod"}), pod("plain", "injected", annotations={"istio.io/rev": "r1"}),
+            pod("labelled", "overruled", {"istio.io/rev": "prod"}),
+            pod("plain", "done", {"istio.io/rev": "prod"}, phase="Succeeded")]
+    index = UsageIndex([ns("plain"), ns("labelled", **{"istio.io/rev": "other"}), ns("app", **{"istio.io/rev": "prod"})],
+                       pods, {"prod": "r1"})
+    usage = index.tag_usage("prod")
+    assert (usage.namespaces, usage.pods) == (["app"], ["plain/by-label"])
+    assert not index.tag_usage("other-tag").in_use
+    assert index.usage("r1").pods == ["plain/by-label", "plain/injected"], "the revision is used through the tag too"
+
+
 @pytest.mark.parametrize("phase", ["Succeeded", "Failed"])
 def test_finished_pods_do_not_count(phase):
     index = UsageIndex([ns("a")], [pod("a", "done", annotations={"istio.io/rev": "old"}, phase=phase)])

@@ -92,6 +92,7 @@ class InventoryRecord:
     # progress is what a run that was killed or failed left behind. INSTALLING: no run had completed
     # the unit before; UPGRADING: one had.
     in_progress: str = ""
+    created: str = ""  # the record's creationTimestamp: when the unit was first installed
 
     @property
     def installed(self) -> bool:
@@ -150,7 +151,7 @@ class InventoryRecord:
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidObject("%s is damaged (%s); fix or delete it" % (where, exc)) from exc
         return cls(key, entries, data.get("chartVersion", ""), data.get("valuesDigest", ""), extra,
-                   data.get(IN_PROGRESS_KEY, ""))
+                   data.get(IN_PROGRESS_KEY, ""), metadata.get("creationTimestamp") or "")
 
 
 def was_installed(record: Optional[InventoryRecord]) -> bool:

@@ -23,7 +23,9 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._charts import (
     ChartSource, ChartSourceOptions)
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog  # noqa: E402
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (  # noqa: E402
-    ControlPlane, ManifestRenderer, parse_components, plan_revision, render_component)
+    ControlPlane, ManifestRenderer, plan_revision)
+from ansible_collections.servicemesh.istio.plugins.module_utils._components import (  # noqa: E402
+    parse_components, render_component)
 
 
 def median_ms(func, runs):

@@ -69,6 +69,18 @@ VALUE_TYPES: Dict[str, str] = {
     "ztunnel": _MAP, "ztunnel.env": _MAP, "ztunnel.resourceName": _STR, "ztunnel.updateStrategy": _MAP,
     "ztunnel.terminationGracePeriodSeconds": _INT, "ztunnel.logLevel": _STR,
 }
+# Image references a version catalog entry may pin (an air-gapped mirror, say): ``hub`` and ``tag`` for
+# every image, or one full reference per image. For each chart: the values key a reference fills, the
+# catalog image it takes, and the user's keys that choose that image themselves (and so win).
+CATALOG_IMAGES = ("hub", "tag", "pilot", "proxyv2", "install-cni", "ztunnel")
+_OWN_IMAGE = ("image", "hub", "tag")
+CHART_IMAGES: Dict[str, Tuple[Tuple[str, str, Tuple[str, ...]], ...]] = {
+    "istiod": (("pilot.image", "pilot", tuple("pilot." + k for k in _OWN_IMAGE) + _OWN_IMAGE),
+               ("global.proxy.image", "proxyv2", ("global.proxy.image",)),
+               ("global.proxy_init.image", "proxyv2", ("global.proxy_init.image",))),
+    "cni": (("cni.image", "install-cni", tuple("cni." + k for k in _OWN_IMAGE) + _OWN_IMAGE),),
+    "ztunnel": (("image", "ztunnel", _OWN_IMAGE + tuple("ztunnel." + k for k in _OWN_IMAGE)),),
+}
 # Maps whose every value must be a string (Kubernetes env values, labels).
 STRING_MAPS = ("pilot.env", "ztunnel.env", "cni.env")
 _ABSENT = object()  # get_path default that no values tree can hold
@@ -207,6 +219,24 @@ def profile_layers(profile: Optional[str], platform: str = "") -> List[str]:
     return ["default"] if chosen == "default" else ["default", chosen]
 
 
+def _is_set(values: Optional[Mapping[str, Any]], path: str) -> bool:
+    return get_path(values or {}, path, _ABSENT) is not _ABSENT
+
+
+def apply_catalog_images(values: Dict[str, Any], user_values: Optional[Mapping[str, Any]],
+                         images: Optional[Mapping[str, str]], chart: str) -> None:
+    """The catalog entry's image references, where the user's own values choose no image: as in the
+    reference operator, a user's ``global.hub`` or ``global.tag`` chooses every image, so none is set."""
+    if not images or _is_set(user_values, "global.hub") or _is_set(user_values, "global.tag"):
+        return
+    for key in ("hub", "tag"):
+        if images.get(key) and not _is_set(values, "global." + key):
+            set_path(values, "global." + key, images[key])
+    for path, image, own_keys in CHART_IMAGES[chart]:
+        if images.get(image) and not any(_is_set(user_values, key) for key in own_keys):
+            set_path(values, path, images[image])
+
+
 def layer_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], platform: str = "",
                  base: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Profiles, then ``base`` (values taken from another unit), then user values, then the platform."""
@@ -224,12 +254,13 @@ def layer_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]
 
 
 def control_plane_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], namespace: str,
-                         helm_revision: str, platform: str = "", ztunnel_namespace: Optional[str] = None
-                         ) -> Dict[str, Any]:
+                         helm_revision: str, platform: str = "", ztunnel_namespace: Optional[str] = None,
+                         images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """The fully merged values of one control-plane revision (istiod chart)."""
     user_values = user_values or {}
     _check_forced_values(user_values, namespace, helm_revision)
     values = layer_values(profile, user_values, platform)
+    apply_catalog_images(values, user_values, images, "istiod")
     values.pop("ztunnel", None)  # the default profile's ztunnel settings are for the ztunnel chart
     values.pop("defaultRevision", None)
     values["revision"] = helm_revision
@@ -265,15 +296,18 @@ def _check_forced_values(user_values: Mapping[str, Any], namespace: str, helm_re
                           % (user_revision, helm_revision))
 
 
-def cni_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], platform: str = "") -> Dict[str, Any]:
+def cni_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], platform: str = "",
+               images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """CNI values: profiles, user values and platform; no forced values (as the reference)."""
     values = layer_values(profile, user_values, platform)
     values.pop("ztunnel", None)
+    apply_catalog_images(values, user_values, images, "cni")
     return values
 
 
 def ztunnel_values(user_values: Optional[Mapping[str, Any]], platform: str = "",
-                   revision_values: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                   revision_values: Optional[Mapping[str, Any]] = None,
+                   images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """ztunnel values: always the ambient profile; a followed revision's global, meshConfig and
     revision come first, user values override; ``ztunnel.*`` is flattened onto the top level
     because the ztunnel chart has no descoping template."""
@@ -281,7 +315,9 @@ def ztunnel_values(user_values: Optional[Mapping[str, Any]], platform: str = "",
             if revision_values and key in revision_values}
     values = layer_values("ambient", user_values, platform, base=base)
     nested = values.pop("ztunnel", None) or {}
-    return deep_merge(values, nested)
+    values = deep_merge(values, nested)
+    apply_catalog_images(values, user_values, images, "ztunnel")
+    return values
 
 
 def values_digest(values: Mapping[str, Any]) -> str:

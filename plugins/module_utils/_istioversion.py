@@ -11,10 +11,11 @@ end-of-life name is an error of its own. Unlike the reference, the leading
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import VersionError
+from ansible_collections.servicemesh.istio.plugins.module_utils._istiovalues import CATALOG_IMAGES
 from ansible_collections.servicemesh.istio.plugins.module_utils._version_catalog import CATALOG_YAML
 
 try:
@@ -32,6 +33,8 @@ class IstioVersion:
     name: str  # catalog name, e.g. "v1.30.3"
     version: str  # semver without the "v", e.g. "1.30.3"; also the chart version
     prerelease: bool = False
+    # image references pinned by the catalog (a mirror's), by CATALOG_IMAGES key; empty: the charts' own
+    images: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def key(self) -> Tuple:
@@ -103,8 +106,10 @@ class VersionCatalog:
             if entry.get("eol"):
                 self.eol.append(name)
             elif "ref" in entry:
-                if "version" in entry:
-                    raise VersionError("catalog alias %s must not also have a version" % name)
+                for own_field in ("version", "images"):
+                    if own_field in entry:
+                        raise VersionError("catalog alias %s must not also have %s" % (
+                            name, "a version" if own_field == "version" else own_field))
                 pending_aliases.append((name, normalize_name(entry["ref"])))
             else:
                 self.versions[name] = self._concrete(name, entry)
@@ -119,7 +124,25 @@ class VersionCatalog:
         version = str(entry.get("version") or name.lstrip("v"))
         semver_key(version)  # validates
         prerelease = bool(entry.get("prerelease", "-" in version))
-        return IstioVersion(name=name, version=version, prerelease=prerelease)
+        return IstioVersion(name=name, version=version, prerelease=prerelease,
+                            images=self._images(name, entry.get("images")))
+
+    def _images(self, name: str, images: Any) -> Dict[str, str]:
+        if images is None:
+            return {}
+        where = "the version catalog %s, entry %s:" % (self.source, name)
+        if not isinstance(images, dict):
+            raise VersionError("%s images must be a mapping of %s" % (where, ", ".join(CATALOG_IMAGES)))
+        for key, ref in images.items():
+            if key not in CATALOG_IMAGES:
+                raise VersionError("%s unknown image %r; use %s" % (where, key, ", ".join(CATALOG_IMAGES)))
+            if not isinstance(ref, str) or not ref:
+                raise VersionError("%s images.%s must be a string" % (where, key))
+            # the charts take a value without "/" for an image name, to be put after their own hub
+            if key not in ("hub", "tag") and "/" not in ref:
+                raise VersionError("%s images.%s %r must be a full image reference (registry/path/name:tag or "
+                                   "...@sha256:digest)" % (where, key, ref))
+        return dict(images)
 
     @property
     def default(self) -> IstioVersion:

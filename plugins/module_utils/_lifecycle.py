@@ -25,8 +25,9 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
     IstioVersion, VersionCatalog, semver_key)
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.meshusage import mesh_usage
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
-    ControlPlane, ManifestRenderer, RevisionPlan)
-from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION, validate_tag_name
+    CRD_VERSION_ANNOTATION, ControlPlane, ManifestRenderer, RevisionPlan, istio_crds, revision_base,
+    tag_objects, takes_default_validator)
+from ansible_collections.servicemesh.istio.plugins.module_utils._revision import validate_tag_name
 from ansible_collections.servicemesh.istio.plugins.module_utils._selectors import (
     discovery_selectors, selectors_overlap)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
@@ -38,7 +39,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, wait_until
 
 CONTROL_PLANE, REVISION, TAG, CRDS = "controlplane", "revision", "tag", "crds"
-CRD_VERSION_ANNOTATION = "servicemesh.istio/istio-version"
 
 
 class LifecycleError(IstioError):
@@ -217,10 +217,8 @@ class CrdSet:
 
 def render_crds(cluster: Any, renderer: ManifestRenderer, plan: RevisionPlan) -> CrdSet:
     """The Istio CRDs from the base chart, minus those a newer Istio already applied (no downgrades)."""
-    base = renderer.base(plan, include_crds=True, default_revision=None)
-    crds = [obj for obj in base.objects if obj.get("kind") == "CustomResourceDefinition"]
-    for crd in crds:
-        crd["metadata"].setdefault("annotations", {})[CRD_VERSION_ANNOTATION] = plan.version.version
+    base = istio_crds(renderer, plan)
+    crds = base.objects
     newer = set(_newer_live_crds(cluster, crds, plan.version.version))
     return CrdSet([crd for crd in crds if crd["metadata"]["name"] not in newer], base.version, plan.version.name)
 
@@ -302,11 +300,9 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
     is_upgrade = inventory.was_installed(previous)
     crd_set = render_crds(cluster, renderer, plan) if crds else None
     rendered = renderer.istiod(plan, is_upgrade=is_upgrade)
-    objects = list(rendered.objects)
-    if include_base if include_base is not None else plan.name == DEFAULT_REVISION:
+    if takes_default_validator(plan, include_base):
         check_default_validator_free(cluster, key)
-        base = renderer.base(plan, include_crds=False, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
-        objects += base.objects
+    objects = list(rendered.objects) + revision_base(renderer, plan, include_base, is_upgrade=is_upgrade).objects
 
     outcome = Outcome()
     if must_create_namespace:
@@ -456,10 +452,8 @@ def install_tag(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalo
     previous = inventory.load(cluster, key.namespace, key.kind, key.name)
     is_upgrade = inventory.was_installed(previous)
     # rendered before the first write (the removal below), so objects the renderer refuses change nothing
-    rendered = renderer.revision_tag(plan, tag, is_upgrade=is_upgrade)
+    rendered = tag_objects(renderer, plan, tag, is_upgrade=is_upgrade)
     objects = list(rendered.objects)
-    if tag == DEFAULT_REVISION:
-        objects += renderer.base(plan, include_crds=False, default_revision=plan.name, is_upgrade=is_upgrade).objects
     outcome = Outcome()
     for old in inventory.list_records(cluster, kind=TAG):
         if old.key.name == tag and old.key.namespace != plan.namespace:

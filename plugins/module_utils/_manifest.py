@@ -5,7 +5,9 @@
 
 ``plan_revision`` is pure: it resolves the version, names the revision and merges
 the values. ``ManifestRenderer`` turns plans into objects with the official
-charts (through a ChartSource and a Helm engine).
+charts (through a ChartSource and a Helm engine). ``istio_crds``, ``revision_base``
+and ``tag_objects`` choose what a revision's and a tag's units apply; istio_manifest
+renders through the same functions, so that it shows what the cluster modules apply.
 """
 from __future__ import annotations
 
@@ -27,6 +29,11 @@ DEFAULT_NAMESPACE = "istio-system"
 DEFAULT_CNI_NAMESPACE = "istio-cni"
 DEFAULT_ZTUNNEL_NAMESPACE = "ztunnel"
 DEFAULT_GRACE_PERIOD = 30
+CRD_VERSION_ANNOTATION = "servicemesh.istio/istio-version"
+# The official chart archives label every object (and pod template) with the IstioOperator that owns it,
+# "unknown" when Helm renders them. No IstioOperator owns what this collection applies (its records and
+# field manager do), and the reference operator's charts strip the label: so do we, for every component.
+OWNING_RESOURCE_LABEL = "install.operator.istio.io/owning-resource"
 
 
 @dataclass
@@ -90,7 +97,7 @@ def plan_revision(control_plane: ControlPlane, catalog: VersionCatalog) -> Revis
     helm_revision = helm_revision_value(name)
     values = istiovalues.control_plane_values(control_plane.profile, control_plane.values,
                                               control_plane.namespace, helm_revision, control_plane.platform,
-                                              control_plane.ztunnel_namespace)
+                                              control_plane.ztunnel_namespace, images=version.images)
     return RevisionPlan(name=name, helm_revision=helm_revision, version=version, requested_version=requested,
                         namespace=control_plane.namespace, profile=istiovalues.check_profile(control_plane.profile),
                         values=values)
@@ -118,6 +125,20 @@ def _named(obj: Dict[str, Any], kind: str, *names: str) -> bool:
     return obj.get("kind") == kind and obj.get("metadata", {}).get("name") in names
 
 
+def strip_owning_resource(value: Any) -> Any:
+    """``value`` without OWNING_RESOURCE_LABEL in any ``labels`` map (the object's, its pod template's)."""
+    if isinstance(value, dict):
+        labels = value.get("labels")
+        if isinstance(labels, dict):
+            labels.pop(OWNING_RESOURCE_LABEL, None)
+        for child in value.values():
+            strip_owning_resource(child)
+    elif isinstance(value, list):
+        for child in value:
+            strip_owning_resource(child)
+    return value
+
+
 def tag_webhook_names(tag: str, namespace: str) -> List[str]:
     """The revision-tag webhook configuration gets a namespace suffix outside istio-system."""
     base = "istio-revision-tag-%s" % tag
@@ -136,7 +157,7 @@ class ManifestRenderer:
         location = self.source.locate(chart, version)
         text = self.engine.render(location, values, release_name, namespace, is_upgrade=is_upgrade)
         # here, so that every module renders the same objects and bad ones fail before any write
-        objects = [collapse_duplicates(obj) for obj in parse_manifests(text)]
+        objects = [strip_owning_resource(collapse_duplicates(obj)) for obj in parse_manifests(text)]
         return Rendered(component, chart, location.version, location.origin, release_name, namespace,
                         values, objects)
 
@@ -181,14 +202,14 @@ class ManifestRenderer:
     def cni(self, version: IstioVersion, namespace: str = DEFAULT_CNI_NAMESPACE, profile: Optional[str] = None,
             values: Optional[Dict[str, Any]] = None, platform: str = "", is_upgrade: bool = False) -> Rendered:
         validate_dns_label(namespace, "namespace")
-        merged = istiovalues.cni_values(profile, values, platform)
+        merged = istiovalues.cni_values(profile, values, platform, images=version.images)
         return self._render("cni", "cni", version.chart_version, merged, "istio-cni", namespace, is_upgrade)
 
     def ztunnel(self, version: IstioVersion, namespace: str = DEFAULT_ZTUNNEL_NAMESPACE,
                 values: Optional[Dict[str, Any]] = None, platform: str = "",
                 revision_values: Optional[Dict[str, Any]] = None, is_upgrade: bool = False) -> Rendered:
         validate_dns_label(namespace, "namespace")
-        merged = istiovalues.ztunnel_values(values, platform, revision_values)
+        merged = istiovalues.ztunnel_values(values, platform, revision_values, images=version.images)
         return self._render("ztunnel", "ztunnel", version.chart_version, merged, "ztunnel", namespace, is_upgrade)
 
     def gateway(self, version: IstioVersion, name: str, namespace: str, values: Optional[Dict[str, Any]] = None,
@@ -206,43 +227,40 @@ def _is_default_validation(obj: Dict[str, Any]) -> bool:
             or (obj.get("kind", "").startswith("ValidatingAdmissionPolicy") and name.startswith("stable-channel-default")))
 
 
-COMPONENTS = ("base", "istiod", "cni", "ztunnel", "gateway", "revision_tag")
-_COMPONENT_KEYS = {"component", "tag", "name", "namespace", "values", "profile", "include_crds"}
+# -- what a revision's and a tag's units apply (the cluster modules and istio_manifest alike) -------------
+
+def istio_crds(renderer: ManifestRenderer, plan: RevisionPlan) -> Rendered:
+    """The Istio CRDs from the base chart, marked with the Istio version that applies them (a later
+    install keeps back the CRDs a newer Istio applied)."""
+    rendered = renderer.base(plan, include_crds=True, default_revision=None)
+    rendered.objects = [obj for obj in rendered.objects if obj.get("kind") == "CustomResourceDefinition"]
+    for crd in rendered.objects:
+        crd["metadata"].setdefault("annotations", {})[CRD_VERSION_ANNOTATION] = plan.version.version
+    return rendered
 
 
-def parse_components(items: Optional[List[Any]]) -> List[Dict[str, Any]]:
-    """Normalise the ``components`` option: names, or mappings with a ``component`` key."""
-    parsed = []
-    for item in items or ["base", "istiod"]:
-        entry = {"component": item} if isinstance(item, str) else dict(item or {})
-        unknown = set(entry) - _COMPONENT_KEYS
-        if unknown:
-            raise ValuesError("components entry %r has unknown keys %s" % (item, ", ".join(sorted(unknown))))
-        if entry.get("component") not in COMPONENTS:
-            raise ValuesError("component %r is not one of %s" % (entry.get("component"), ", ".join(COMPONENTS)))
-        istiovalues.check_value_types(entry.get("values"), "components[%s].values" % entry["component"])
-        parsed.append(entry)
-    return parsed
+def takes_default_validator(plan: RevisionPlan, include_base: Optional[bool] = None) -> bool:
+    """The revision ``default`` owns the cluster-wide default validator unless told otherwise."""
+    return include_base if include_base is not None else plan.name == DEFAULT_REVISION
 
 
-def render_component(renderer: ManifestRenderer, plan: RevisionPlan, entry: Dict[str, Any],
-                     platform: str = "") -> Rendered:
-    """One component of a control plane, the way an install would render it."""
-    component = entry["component"]
-    if component == "istiod":
-        return renderer.istiod(plan)
-    if component == "base":
-        default_revision = DEFAULT_REVISION if plan.name == DEFAULT_REVISION else None
-        return renderer.base(plan, include_crds=entry.get("include_crds", True), default_revision=default_revision)
-    if component == "revision_tag":
-        return renderer.revision_tag(plan, entry.get("tag") or DEFAULT_REVISION)
-    if component == "cni":
-        return renderer.cni(plan.version, entry.get("namespace") or DEFAULT_CNI_NAMESPACE,
-                            entry.get("profile", plan.profile), entry.get("values"), platform)
-    if component == "ztunnel":
-        return renderer.ztunnel(plan.version, entry.get("namespace") or DEFAULT_ZTUNNEL_NAMESPACE,
-                                entry.get("values"), platform, revision_values=plan.values)
-    values = istiovalues.deep_merge({"service": {"ports": [{"name": "status-port", "port": 15021}]}},
-                                    entry.get("values") or {})
-    return renderer.gateway(plan.version, entry.get("name") or "istio-ingressgateway",
-                            entry.get("namespace") or plan.namespace, values, plan.helm_revision)
+def revision_base(renderer: ManifestRenderer, plan: RevisionPlan, include_base: Optional[bool] = None,
+                  is_upgrade: bool = False) -> Rendered:
+    """The base chart's objects a revision applies besides the CRDs: the default validator (to istiod) and
+    the reader account when it takes the default validator, nothing otherwise (a tag ``default`` brings them)."""
+    rendered = renderer.base(plan, include_crds=False, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
+    if not takes_default_validator(plan, include_base):
+        rendered.objects = []
+    return rendered
+
+
+def tag_objects(renderer: ManifestRenderer, plan: RevisionPlan, tag: str, is_upgrade: bool = False) -> Rendered:
+    """A tag's injector webhook and Service; the tag ``default`` also owns the cluster-wide default validator,
+    pointing at the tag's revision, and the reader account."""
+    if tag == plan.name:
+        raise ValuesError("tag %r would share its name with a revision; pick another name" % tag)
+    rendered = renderer.revision_tag(plan, tag, is_upgrade=is_upgrade)
+    if tag == DEFAULT_REVISION:
+        rendered.objects += renderer.base(plan, include_crds=False, default_revision=plan.name,
+                                          is_upgrade=is_upgrade).objects
+    return rendered

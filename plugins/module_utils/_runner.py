@@ -11,10 +11,11 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplan
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
+from ansible_collections.servicemesh.istio.plugins.module_utils._components import parse_components, render_component
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
-    ControlPlane, ManifestRenderer, Rendered, parse_components, plan_revision, render_component)
+    ControlPlane, ManifestRenderer, Rendered, plan_revision)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import revision_name
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey

@@ -153,3 +153,45 @@ def test_mismatched_trusted_ztunnel_namespace_is_an_error():
     same = iv.control_plane_values("ambient", {"pilot": {"trustedZtunnelNamespace": "ztunnel"}}, "istio-system", "",
                                    ztunnel_namespace="ztunnel")
     assert same["pilot"]["trustedZtunnelNamespace"] == "ztunnel"
+
+
+MIRROR = "mirror.example.com/istio"
+PINNED = {"pilot": MIRROR + "/pilot:1.30.3", "proxyv2": MIRROR + "/proxyv2:1.30.3",
+          "install-cni": MIRROR + "/install-cni:1.30.3", "ztunnel": MIRROR + "/ztunnel:1.30.3"}
+
+
+def test_catalog_images_reach_each_charts_image_keys():
+    cp = iv.control_plane_values(None, {}, "istio-system", "", images=PINNED)
+    assert cp["pilot"]["image"] == PINNED["pilot"]
+    assert cp["global"]["proxy"]["image"] == cp["global"]["proxy_init"]["image"] == PINNED["proxyv2"]
+    assert iv.cni_values(None, {}, images=PINNED)["cni"]["image"] == PINNED["install-cni"]
+    assert iv.ztunnel_values({}, images=PINNED)["image"] == PINNED["ztunnel"]
+    assert "hub" not in cp["global"], "only what the catalog names is set"
+
+
+def test_users_own_image_values_win_over_the_catalog():
+    cp = iv.control_plane_values(None, {"pilot": {"hub": "other.example.com"}}, "istio-system", "", images=PINNED)
+    assert "image" not in cp["pilot"] and cp["global"]["proxy"]["image"] == PINNED["proxyv2"]
+    cp = iv.control_plane_values(None, {"global": {"proxy": {"image": "proxyv2"}}}, "istio-system", "",
+                                 images=PINNED)
+    assert cp["global"]["proxy"]["image"] == "proxyv2" and cp["pilot"]["image"] == PINNED["pilot"]
+    assert iv.ztunnel_values({"ztunnel": {"tag": "1.30.3-debug"}}, images=PINNED).get("image") is None
+    assert "image" not in iv.cni_values(None, {"image": "install-cni"}, images=PINNED).get("cni", {})
+
+
+def test_users_registry_replaces_every_catalog_image():
+    # global.hub or global.tag: the user chose where every image comes from
+    for user in ({"global": {"hub": "my.registry/istio"}}, {"global": {"tag": "1.30.3-distroless"}}):
+        cp = iv.control_plane_values(None, user, "istio-system", "", images=dict(PINNED, hub=MIRROR))
+        assert "image" not in cp.get("pilot", {}) and "proxy" not in cp["global"]
+        assert cp["global"].get("hub") in (None, "my.registry/istio")
+        assert "image" not in iv.ztunnel_values(user, images=PINNED)
+
+
+def test_catalog_hub_and_tag_become_global_defaults():
+    images = {"hub": MIRROR, "tag": "1.30.3"}
+    assert iv.control_plane_values(None, {}, "istio-system", "", images=images)["global"]["hub"] == MIRROR
+    assert iv.cni_values(None, {}, images=images)["global"]["tag"] == "1.30.3"
+    assert iv.ztunnel_values({}, images=images)["global"] == {"istioNamespace": "istio-system",
+                                                              "configValidation": True, "hub": MIRROR,
+                                                              "tag": "1.30.3"}

@@ -91,3 +91,40 @@ def test_broken_catalog_file_is_a_clear_error(tmp_path):
         load_catalog(str(path))
     with pytest.raises(VersionError, match="cannot read"):
         load_catalog(str(tmp_path / "missing.yaml"))
+
+
+MIRROR = "mirror.example.com/istio"
+MIRRORED = {"versions": [
+    {"name": "v1.30.3", "version": "1.30.3",
+     "images": {"pilot": MIRROR + "/pilot:1.30.3", "proxyv2": MIRROR + "/proxyv2:1.30.3",
+                "install-cni": MIRROR + "/install-cni:1.30.3", "ztunnel": MIRROR + "/ztunnel:1.30.3"}},
+    {"name": "v1.30-latest", "ref": "v1.30.3"},
+    {"name": "v1.29.6", "version": "1.29.6", "images": {"hub": MIRROR, "tag": "1.29.6"}},
+    {"name": "v1.28.10", "version": "1.28.10", "eol": True, "images": {"pilot": "ignored"}},
+]}
+
+
+def test_catalog_entries_carry_image_references():
+    catalog = VersionCatalog(MIRRORED, "mirror catalog")
+    assert catalog.resolve("v1.30-latest").images == MIRRORED["versions"][0]["images"]
+    assert catalog.resolve("1.29.6").images == {"hub": MIRROR, "tag": "1.29.6"}
+    assert builtin_catalog().resolve("v1.30.3").images == {}
+
+
+@pytest.mark.parametrize("images,message", [
+    ({"istiod": "a/b:1"}, "unknown image 'istiod'"),
+    ({"pilot": "pilot:1.30.3"}, "images.pilot 'pilot:1.30.3' must be a full image reference"),
+    ({"hub": 5}, "images.hub must be a string"),
+    (["pilot"], "images must be a mapping"),
+])
+def test_bad_image_references_are_refused_naming_the_entry(images, message):
+    document = {"versions": [{"name": "v1.30.3", "version": "1.30.3", "images": images}]}
+    with pytest.raises(VersionError, match="v1.30.3.*" + message.replace(".", r"\.")):
+        VersionCatalog(document, "mirror catalog")
+
+
+def test_an_alias_carries_no_images():
+    document = {"versions": [{"name": "v1.30.3", "version": "1.30.3"},
+                             {"name": "v1.30-latest", "ref": "v1.30.3", "images": {"hub": MIRROR}}]}
+    with pytest.raises(VersionError, match="alias v1.30-latest must not also have images"):
+        VersionCatalog(document, "mirror catalog")

@@ -6,8 +6,10 @@ import pytest
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError, ValuesError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._components import (
+    parse_components, render_component)
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
-    ControlPlane, ManifestRenderer, parse_components, plan_revision, render_component)
+    ControlPlane, ManifestRenderer, plan_revision)
 
 CHARTS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "charts")
 
@@ -185,3 +187,188 @@ def test_unknown_component_entry():
         parse_components(["pilot"])
     with pytest.raises(ValuesError, match="unknown keys colour"):
         parse_components([{"component": "istiod", "colour": "blue"}])
+
+
+# -- one render path per component: istio_manifest renders what the cluster modules apply ------------
+
+def objects_of(rendered):
+    return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in rendered.objects}
+
+
+def test_manifest_gateway_renders_the_ingress_preset_the_chart_defaults(renderer):
+    p = plan(name="default", version="v1.30.3")
+    gw = render_component(renderer, p, parse_components(["gateway"])[0])
+    service = find(gw, "Service", "istio-ingressgateway")
+    assert service["spec"]["ports"] == [
+        {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+        {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80},
+        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]
+
+
+def test_manifest_gateway_takes_the_cluster_modules_presets(renderer):
+    p = plan(name="default", version="v1.30.3")
+    entry = parse_components([{"component": "gateway", "preset": "eastwest", "network": "network1",
+                               "expose_services": True}])[0]
+    gw = render_component(renderer, p, entry)
+    service = find(gw, "Service", "istio-eastwestgateway")
+    assert [port["port"] for port in service["spec"]["ports"]] == [15021, 15443, 15012, 15017]
+    assert service["metadata"]["labels"]["topology.istio.io/network"] == "network1"
+    assert find(gw, "Gateway", "cross-network-gateway")["spec"]["selector"] == {"istio": "eastwestgateway"}
+
+
+def test_manifest_default_tag_carries_the_default_validator_and_reader_account(renderer):
+    p = plan(name="default", version="v1.30.3", strategy="RevisionBased")
+    tag = render_component(renderer, p, parse_components([{"component": "revision_tag", "tag": "default"}])[0])
+    validator = find(tag, "ValidatingWebhookConfiguration", "istiod-default-validator")
+    assert validator["webhooks"][0]["clientConfig"]["service"]["name"] == "istiod-default-v1-30-3"
+    assert find(tag, "ServiceAccount", "istio-reader-service-account")
+    other = render_component(renderer, p, parse_components([{"component": "revision_tag", "tag": "prod"}])[0])
+    assert names(other, "ValidatingWebhookConfiguration") == names(other, "ServiceAccount") == []
+
+
+def test_manifest_base_of_a_revision_based_revision_is_its_crds_only(renderer):
+    p = plan(name="default", version="v1.30.3", strategy="RevisionBased")
+    base = render_component(renderer, p, parse_components(["base"])[0])
+    assert {o["kind"] for o in base.objects} == {"CustomResourceDefinition"}
+    no_crds = render_component(renderer, p, parse_components([{"component": "base", "include_crds": False}])[0])
+    assert no_crds.objects == []
+
+
+@pytest.mark.parametrize("component", ["istiod", "cni", "ztunnel"])
+def test_users_empty_platform_reaches_every_chart(renderer, component):
+    # "" chooses no platform: neither the platform option nor the openshift profile may replace it
+    empty = {"global": {"platform": ""}}
+    p = plan(name="default", version="v1.30.3", values=empty, platform="openshift")
+    rendered = render_component(renderer, p, {"component": component, "values": empty}, platform="openshift")
+    assert rendered.values["global"]["platform"] == ""
+    if component == "istiod":
+        env = {e["name"]: e.get("value") for e in discovery_env(rendered)}
+        assert env["PLATFORM"] == ""
+    if component == "cni":
+        assert find(rendered, "ConfigMap", "istio-cni-config")["data"].get("CHAINED_CNI_PLUGIN") != "false"
+
+
+OWNING_RESOURCE = "install.operator.istio.io/owning-resource"
+
+
+def label_maps(value):
+    """Every ``labels`` mapping anywhere in an object (its own, its pod template's, ...)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "labels" and isinstance(child, dict):
+                yield child
+            yield from label_maps(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from label_maps(child)
+
+
+def test_fixture_charts_carry_the_owning_resource_label_like_the_official_archives(renderer):
+    p = plan(name="default", version="v1.30.3")
+    location = renderer.source.locate("istiod", "1.30.3")
+    raw = renderer.engine.render(location, p.values, "default-istiod", "istio-system")
+    assert OWNING_RESOURCE in "".join(raw.values())
+
+
+@pytest.mark.parametrize("entry", ["base", "istiod", "revision_tag", "cni", "ztunnel", "gateway"])
+def test_owning_resource_label_is_stripped_from_every_component(renderer, entry):
+    p = plan(name="default", version="v1.30.3", strategy="RevisionBased", profile="ambient")
+    rendered = render_component(renderer, p, parse_components([entry])[0])
+    assert rendered.objects
+    assert [o["metadata"]["name"] for o in rendered.objects
+            if any(OWNING_RESOURCE in labels for labels in label_maps(o))] == []
+
+
+MIRROR = "mirror.example.com/istio"
+AIR_GAPPED = """
+versions:
+  - name: v1.30.3
+    version: 1.30.3
+    images:
+      pilot: {m}/pilot:1.30.3
+      proxyv2: {m}/proxyv2:1.30.3
+      install-cni: {m}/install-cni:1.30.3
+      ztunnel: {m}/ztunnel:1.30.3
+""".format(m=MIRROR)
+
+
+def container_image(rendered, kind, name):
+    return find(rendered, kind, name)["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_air_gapped_catalog_images_are_rendered(renderer):
+    from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import VersionCatalog
+    catalog = VersionCatalog.from_yaml(AIR_GAPPED, "air-gapped catalog")
+    p = plan_revision(ControlPlane(version="v1.30.3", profile="ambient"), catalog)
+    istiod = render_component(renderer, p, {"component": "istiod"})
+    assert container_image(istiod, "Deployment", "istiod") == MIRROR + "/pilot:1.30.3"
+    injected = find(istiod, "ConfigMap", "istio-sidecar-injector")["data"]["values"]
+    assert MIRROR + "/proxyv2:1.30.3" in injected
+    cni = render_component(renderer, p, {"component": "cni"})
+    assert container_image(cni, "DaemonSet", "istio-cni-node") == MIRROR + "/install-cni:1.30.3"
+    zt = render_component(renderer, p, {"component": "ztunnel"})
+    assert container_image(zt, "DaemonSet", "ztunnel") == MIRROR + "/ztunnel:1.30.3"
+    # the user's registry wins over the catalog's
+    own = plan_revision(ControlPlane(version="v1.30.3", values={"global": {"hub": "my.registry/istio"}}), catalog)
+    assert container_image(render_component(renderer, own, {"component": "istiod"}), "Deployment", "istiod") == \
+        "my.registry/istio/pilot:1.30.3"
+
+
+# -- both paths compared: what istio_manifest renders is what the cluster modules apply --------------
+
+SERVER_FIELDS = ("managedFields", "uid", "resourceVersion")
+
+
+def applied(fake, kind, name, namespace):
+    """The objects a unit applied, as the stand-in stores them, without the fields a server adds."""
+    from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
+    record = inventory.load(fake, namespace, kind, name)
+    assert record is not None, "no %s/%s record" % (kind, name)
+    objects = []
+    for entry in record.entries:
+        obj = dict(fake.store[entry.ref])
+        obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
+        obj.pop("status", None)
+        objects.append(obj)
+    return objects
+
+
+def keyed(objects):
+    return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects}
+
+
+def manifest(renderer, p, *entries):
+    return [o for entry in parse_components(list(entries)) for o in render_component(renderer, p, entry).objects]
+
+
+@pytest.mark.parametrize("strategy", ["InPlace", "RevisionBased"])
+def test_every_component_renders_what_its_cluster_module_applies(renderer, strategy):
+    from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
+    from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+    from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway as gateway
+    from tests.unit.k8s.fake_cluster import FakeCluster
+    fake = FakeCluster()
+    for namespace in ("istio-system", "istio-cni", "ztunnel"):
+        fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    options = lifecycle.Options(wait=False)
+    control_plane = ControlPlane(name="default", version="v1.30.3", strategy=strategy, profile="ambient")
+    p = plan_revision(control_plane, builtin_catalog())
+
+    lifecycle.install_revision(fake, renderer, control_plane, p, options)
+    target = lifecycle.find_revision(fake, p.name)
+    assert keyed(manifest(renderer, p, "base", "istiod")) == keyed(
+        applied(fake, "crds", "istio", "istio-system") + applied(fake, "revision", p.name, "istio-system"))
+    if strategy == "RevisionBased":
+        lifecycle.install_tag(fake, renderer, builtin_catalog(), "default", target, options)
+        assert keyed(manifest(renderer, p, "revision_tag")) == keyed(applied(fake, "tag", "default", "istio-system"))
+    dataplane.install_cni(fake, renderer, p.version, "istio-cni", "ambient", None, "", options)
+    assert keyed(manifest(renderer, p, "cni")) == keyed(applied(fake, "cni", "default", "istio-cni"))
+    dataplane.install_ztunnel(fake, renderer, p.version, "ztunnel", None, "", options, followed=target)
+    assert keyed(manifest(renderer, p, "ztunnel")) == keyed(applied(fake, "ztunnel", "default", "ztunnel"))
+    for request, entry in [
+            (gateway.GatewayRequest(revision=p.name), "gateway"),
+            (gateway.GatewayRequest(revision=p.name, preset="eastwest", network="network1", expose_services=True),
+             {"component": "gateway", "preset": "eastwest", "network": "network1", "expose_services": True})]:
+        gateway.install_gateway(fake, renderer, p.version, request, options)
+        assert keyed(manifest(renderer, p, entry)) == keyed(
+            applied(fake, "gateway", request.gateway_name, "istio-system"))

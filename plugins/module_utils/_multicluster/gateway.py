@@ -31,7 +31,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _istioval
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import IstioVersion, VersionCatalog
-from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import ManifestRenderer
+from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import ManifestRenderer, Rendered
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION, helm_revision_value
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
@@ -106,6 +106,19 @@ class GatewayRequest:
     expose_istiod: Optional[IstiodExposure] = None
     create_namespace: bool = False
     wait_for_address: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "GatewayRequest":
+        """istio_gateway's options (and istio_manifest's gateway entries, which take the same keys)."""
+        namespace = params.get("namespace") or "istio-system"
+        istiod = params.get("expose_istiod")
+        exposure = None if istiod is None else IstiodExposure(revision=istiod.get("revision") or DEFAULT_REVISION,
+                                                              namespace=istiod.get("namespace") or namespace)
+        return cls(name=params.get("name"), namespace=namespace, preset=params.get("preset") or INGRESS,
+                   network=params.get("network"), revision=params.get("revision"),
+                   values=params.get("values") or {}, expose_services=bool(params.get("expose_services")),
+                   expose_istiod=exposure, create_namespace=bool(params.get("create_namespace")),
+                   wait_for_address=params.get("wait_for_address", True))
 
     @property
     def gateway_name(self) -> str:
@@ -216,6 +229,18 @@ def exposure_objects(request: GatewayRequest, objects: List[Dict[str, Any]]) -> 
     return exposed
 
 
+def render_gateway(renderer: ManifestRenderer, version: IstioVersion, request: GatewayRequest,
+                   is_upgrade: bool = False) -> Tuple[Rendered, List[Dict[str, Any]]]:
+    """What the gateway's unit applies: the chart with the preset's values, the network on its objects, and
+    the exposure objects asked for. istio_manifest renders gateways through this too."""
+    revision = helm_revision_value(request.revision) if request.revision else ""
+    rendered = renderer.gateway(version, request.gateway_name, request.namespace, request.merged_values(), revision,
+                                is_upgrade=is_upgrade)
+    if request.network:
+        ensure_network(rendered.objects, request.gateway_name, request.network)
+    return rendered, exposure_objects(request, rendered.objects)
+
+
 # -- install and remove -------------------------------------------------------------------------------
 
 def service_addresses(service: Optional[Mapping[str, Any]]) -> List[str]:
@@ -252,13 +277,8 @@ def install_gateway(cluster: Any, renderer: ManifestRenderer, version: IstioVers
     previous = None if must_create_namespace else inventory.load(cluster, request.key.namespace,
                                                                   request.key.kind, request.key.name)
     values = request.merged_values()
-    revision = helm_revision_value(request.revision) if request.revision else ""
-    rendered = renderer.gateway(version, request.gateway_name, request.namespace, values, revision,
-                                is_upgrade=inventory.was_installed(previous))
+    rendered, exposed = render_gateway(renderer, version, request, is_upgrade=inventory.was_installed(previous))
     objects = list(rendered.objects)
-    if request.network:
-        ensure_network(objects, request.gateway_name, request.network)
-    exposed = exposure_objects(request, objects)
     if not options.check_mode:
         _require_kinds(cluster, exposed)
     outcome = lifecycle.Outcome()

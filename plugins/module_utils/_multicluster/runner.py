@@ -120,19 +120,6 @@ def run_remote_secret(module: Any) -> None:
 
 # -- istio_gateway --------------------------------------------------------------------------------------
 
-def gateway_request(params: Dict[str, Any]) -> gateway.GatewayRequest:
-    istiod = params.get("expose_istiod")
-    exposure = None
-    if istiod is not None:
-        exposure = gateway.IstiodExposure(revision=istiod.get("revision") or "default",
-                                          namespace=istiod.get("namespace") or params["namespace"])
-    return gateway.GatewayRequest(
-        name=params.get("name"), namespace=params["namespace"], preset=params["preset"],
-        network=params.get("network"), revision=params.get("revision"), values=params.get("values") or {},
-        expose_services=params["expose_services"], expose_istiod=exposure,
-        create_namespace=params["create_namespace"], wait_for_address=params["wait_for_address"])
-
-
 def _gateway(params: Dict[str, Any], request: Any, options: lifecycle.Options) -> lifecycle.Outcome:
     cluster = guarded(connect(params), params, request.key)
     if params["state"] == "absent":
@@ -147,7 +134,7 @@ def run_gateway(module: Any) -> None:
     params = module.params
     options = lifecycle_options(module)
     try:
-        request = gateway_request(params)
+        request = gateway.GatewayRequest.from_params(params)
         request.merged_values()  # bad values fail before anything is read or rendered
         outcome = restart_if_stale(lambda: _gateway(params, request, options))
     except IstioError as exc:

@@ -34,5 +34,16 @@ options:
     description:
       - A YAML file that replaces the built-in catalog of Istio versions (same schema
         as the built-in one, a C(versions) list of concrete, alias and end-of-life entries).
+      - "A concrete entry may pin its images for an air-gapped mirror, under C(images): C(pilot) (istiod),
+        C(proxyv2) (the sidecar and its init container, and so gateways), C(install-cni) and C(ztunnel), each a
+        full reference such as C(mirror.example.com/istio/pilot:1.30.3) or C(...@sha256:<digest>); and/or
+        C(hub) and C(tag) for every image (C(global.hub) and C(global.tag))."
+      - Each reference is set in the values unless the values choose that image themselves (its C(image), C(hub)
+        or C(tag), for instance C(pilot.image) or C(ztunnel.tag)); C(global.hub) or C(global.tag) in the values
+        choose every image, and then none is set, as in the reference operator.
+      - "Example: C(versions: [{name: v1.30.3, version: 1.30.3, images: {pilot: mirror.example.com/istio/pilot:1.30.3,
+        proxyv2: mirror.example.com/istio/proxyv2:1.30.3, install-cni: mirror.example.com/istio/install-cni:1.30.3,
+        ztunnel: mirror.example.com/istio/ztunnel:1.30.3}}, {name: v1.30-latest, ref: v1.30.3}]). Aliases take
+        the images of their entry and carry none of their own."
     type: path
 """

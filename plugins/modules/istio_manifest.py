@@ -13,6 +13,15 @@ description:
     Sail Operator's C(Istio) resource.
   - Resolves the version, names the revision, merges profiles and values, and renders the chosen
     components with the Helm engine in-process. Nothing is sent to a cluster.
+  - Each component renders through the same function whose objects its cluster module applies (on a first
+    install), so the output is what M(servicemesh.istio.istio_revision), M(servicemesh.istio.istio_revision_tag),
+    M(servicemesh.istio.istio_cni), M(servicemesh.istio.istio_ztunnel) and M(servicemesh.istio.istio_gateway)
+    would apply, object for object.
+  - The label C(install.operator.istio.io/owning-resource), which the official chart archives put on every
+    object and pod template, is removed from every component, as the reference operator's charts do (no
+    IstioOperator owns these objects).
+  - Image references pinned by the version catalog (O(version_catalog)) end up in the values unless the
+    values choose the image themselves.
   - The rendered text holds Go templates for istiod's injector; it is returned as data and never templated.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
@@ -29,10 +38,18 @@ attributes:
 options:
   components:
     description:
-      - What to render, in this order. Each item is a name or a mapping with a C(component) key.
-      - C(base) (CRDs, and the default validator for the revision C(default); C(include_crds) false drops the CRDs),
-        C(istiod), C(revision_tag) (C(tag), default C(default)), C(cni) (C(namespace), C(profile), C(values)),
-        C(ztunnel) (C(namespace), C(values); follows this revision), C(gateway) (C(name), C(namespace), C(values)).
+      - What to render, in this order. Each item is a name or a mapping with a C(component) key and the keys
+        that component takes (others are refused).
+      - C(base) (the CRDs, and for the revision C(default) the default validator and the reader account;
+        C(include_crds) false drops the CRDs; a RevisionBased revision gets only the CRDs, its tag C(default)
+        brings the rest).
+      - C(istiod).
+      - C(revision_tag) (C(tag), default C(default)); the tag C(default) also brings the default validator,
+        pointing at this revision, and the reader account. A tag named like the revision is refused.
+      - C(cni) (C(namespace), C(profile), C(values)); C(ztunnel) (C(namespace), C(values); follows this revision).
+      - C(gateway) with the options of M(servicemesh.istio.istio_gateway) (C(name), C(namespace), C(preset),
+        C(network), C(values), C(expose_services), C(expose_istiod)); injected by this revision. The default
+        C(ingress) preset is the chart's defaults (a C(LoadBalancer) Service on 15021, 80 and 443).
     type: list
     elements: raw
     default: [base, istiod]
@@ -68,6 +85,19 @@ EXAMPLES = r"""
   servicemesh.istio.istio_manifest:
     profile: ambient
     components: [base, istiod, cni, ztunnel]
+
+- name: Render a canary revision with its default tag and an east-west gateway, images from a mirror
+  servicemesh.istio.istio_manifest:
+    version: v1.30.3
+    update_strategy:
+      type: RevisionBased
+    version_catalog: /srv/istio/air-gapped-catalog.yaml
+    chart_dir: /srv/istio-charts
+    components:
+      - base
+      - istiod
+      - {component: revision_tag, tag: default}
+      - {component: gateway, preset: eastwest, network: network1, expose_services: true}
 """
 
 RETURN = r"""

@@ -66,3 +66,35 @@ def test_site_playbook_renders_to_a_directory(tmp_path):
     assert run.ok, run.stdout[-3000:] + run.stderr
     kinds = [d["kind"] for d in yaml.safe_load_all(open(dest))]
     assert kinds.count("CustomResourceDefinition") == 3 and "Deployment" in kinds
+
+
+def test_every_component_as_the_cluster_modules_apply_it_with_an_air_gapped_catalog(tmp_path):
+    from tests.helpers.ansible import run_module
+    mirror = "mirror.example.com/istio"
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(yaml.safe_dump({"versions": [{"name": "v1.30.3", "version": "1.30.3", "images": {
+        "pilot": mirror + "/pilot:1.30.3", "proxyv2": mirror + "/proxyv2:1.30.3",
+        "install-cni": mirror + "/install-cni:1.30.3", "ztunnel": mirror + "/ztunnel:1.30.3"}}]}))
+    result = run_module("servicemesh.istio.istio_manifest", {
+        "version": "v1.30.3", "chart_dir": CHARTS, "version_catalog": str(catalog),
+        "update_strategy": {"type": "RevisionBased"}, "profile": "ambient",
+        "components": ["base", "istiod", {"component": "revision_tag", "tag": "default"}, "cni", "ztunnel",
+                       "gateway"]})
+    assert not result.get("failed"), result.get("msg")
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in result["objects"]}
+    assert len(objects) == len(result["objects"]), "no object rendered twice"
+
+    def image(kind, name):
+        return objects[(kind, name)]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image("Deployment", "istiod-default-v1-30-3") == mirror + "/pilot:1.30.3"
+    assert image("DaemonSet", "istio-cni-node") == mirror + "/install-cni:1.30.3"
+    assert image("DaemonSet", "ztunnel") == mirror + "/ztunnel:1.30.3"
+    assert result["values"]["global"]["proxy"]["image"] == mirror + "/proxyv2:1.30.3"
+    # the tag default owns the default validator (to its revision) and the reader account; base is the CRDs
+    validator = objects[("ValidatingWebhookConfiguration", "istiod-default-validator")]
+    assert validator["webhooks"][0]["clientConfig"]["service"]["name"] == "istiod-default-v1-30-3"
+    base = [c for c in result["components"] if c["component"] == "base"][0]
+    assert base["objects"] == 3 and ("ServiceAccount", "istio-reader-service-account") in objects
+    assert [p["port"] for p in objects[("Service", "istio-ingressgateway")]["spec"]["ports"]] == [15021, 80, 443]
+    assert not [name for (_, name), o in objects.items()
+                if "install.operator.istio.io/owning-resource" in json.dumps(o)]

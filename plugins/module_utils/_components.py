@@ -32,6 +32,20 @@ COMPONENT_KEYS: Dict[str, frozenset] = {
     "revision_tag": frozenset({"tag"}),
 }
 COMPONENTS = tuple(COMPONENT_KEYS)
+_BOOL, _STR, _MAP = (bool, "a boolean"), (str, "a string"), (dict, "a mapping")
+KEY_TYPES = {"include_crds": _BOOL, "expose_services": _BOOL, "expose_istiod": _MAP, "tag": _STR, "name": _STR,
+             "namespace": _STR, "profile": _STR, "preset": _STR, "network": _STR}
+
+
+def _check_key_types(entry: Dict[str, Any]) -> None:
+    for key, (expected, described) in KEY_TYPES.items():
+        if entry.get(key) is not None and not isinstance(entry[key], expected):
+            raise ValuesError("components[%s].%s must be %s, got %r" % (entry["component"], key, described,
+                                                                       entry[key]))
+    unknown = set(entry.get("expose_istiod") or {}) - {"revision", "namespace"}
+    if unknown:
+        raise ValuesError("components[gateway].expose_istiod has unknown keys %s; it takes revision, namespace"
+                          % ", ".join(sorted(unknown)))
 
 
 def parse_components(items: Optional[List[Any]]) -> List[Dict[str, Any]]:
@@ -44,8 +58,10 @@ def parse_components(items: Optional[List[Any]]) -> List[Dict[str, Any]]:
             raise ValuesError("component %r is not one of %s" % (component, ", ".join(COMPONENTS)))
         unknown = set(entry) - COMPONENT_KEYS[component] - {"component"}
         if unknown:
-            raise ValuesError("components entry %r has unknown keys %s (a %s entry takes %s)" % (
-                item, ", ".join(sorted(unknown)), component, ", ".join(sorted(COMPONENT_KEYS[component])) or "none"))
+            raise ValuesError("components entry %r has unknown keys %s; %s takes %s" % (
+                item, ", ".join(sorted(unknown)), component,
+                ", ".join(sorted(COMPONENT_KEYS[component])) or "no other key"))
+        _check_key_types(entry)
         istiovalues.check_value_types(entry.get("values"), "components[%s].values" % component)
         parsed.append(entry)
     return parsed

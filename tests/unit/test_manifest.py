@@ -187,6 +187,13 @@ def test_unknown_component_entry():
         parse_components(["pilot"])
     with pytest.raises(ValuesError, match="unknown keys colour"):
         parse_components([{"component": "istiod", "colour": "blue"}])
+    # each component takes its own keys only
+    with pytest.raises(ValuesError, match="unknown keys preset; cni takes namespace, profile, values"):
+        parse_components([{"component": "cni", "preset": "eastwest"}])
+    with pytest.raises(ValuesError, match=r"components\[gateway\].expose_istiod must be a mapping, got True"):
+        parse_components([{"component": "gateway", "expose_istiod": True}])
+    with pytest.raises(ValuesError, match="expose_istiod has unknown keys port"):
+        parse_components([{"component": "gateway", "expose_istiod": {"port": 15012}}])
 
 
 # -- one render path per component: istio_manifest renders what the cluster modules apply ------------

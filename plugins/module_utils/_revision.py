@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import RevisionNameError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import normalize_name
@@ -73,3 +73,12 @@ def validate_revision_name(revision: str) -> str:
 
 def validate_tag_name(tag: str) -> str:
     return validate_dns_label(tag, "revision tag name", _TAG_MAX)
+
+
+def check_planned_tags(revision: str, tags: Optional[List[str]]) -> None:
+    """Tags a caller will point at ``revision`` once it is installed, checked before its first write:
+    a tag named like the revision would answer to the same ``istio.io/rev`` value."""
+    for tag in tags or []:
+        validate_tag_name(tag)
+        if tag == revision:
+            raise RevisionNameError("tag %r is named like the revision it would point at; pick another name" % tag)

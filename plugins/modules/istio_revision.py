@@ -53,6 +53,14 @@ options:
     description: Create O(namespace) if it does not exist (it is never deleted by this collection).
     type: bool
     default: false
+  tags:
+    description:
+      - Revision tags the caller will point at this revision next (the C(control_plane) role passes its
+        C(istio_tags)). They are only checked here, before anything is written (valid names, none named like
+        the revision); M(servicemesh.istio.istio_revision_tag) installs them.
+    type: list
+    elements: str
+    default: []
   allow_selector_overlap:
     description:
       - Install even when another control plane in the cluster watches namespaces this one's
@@ -157,7 +165,8 @@ def main():
             force={"type": "bool", "default": False}, install_crds={"type": "bool", "default": True},
             remove_crds={"type": "bool", "default": False},
             include_base={"type": "bool"}, create_namespace={"type": "bool", "default": False},
-            allow_selector_overlap={"type": "bool", "default": False}),
+            allow_selector_overlap={"type": "bool", "default": False},
+            tags={"type": "list", "elements": "str", "default": []}),
         supports_check_mode=True,
     )
     run_revision(module)

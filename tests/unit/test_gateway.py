@@ -120,9 +120,21 @@ def test_presets_and_user_values():
 def test_version_follows_the_injecting_revision(cluster, renderer):  # noqa: F811
     install(cluster, renderer, name="default", version="v1.29.6")
     catalog = builtin_catalog()
-    assert gw.gateway_version(cluster, catalog, None, "default").name == "v1.29.6"
-    assert gw.gateway_version(cluster, catalog, "v1.30.2", "default").name == "v1.30.2"
-    assert gw.gateway_version(cluster, catalog, None, "missing").name == catalog.resolve(None).name
+    assert gw.gateway_version(cluster, catalog, None, "default") == (catalog.resolve("v1.29.6"), [])
+    assert gw.gateway_version(cluster, catalog, "v1.30.2", "default")[0].name == "v1.30.2"
+    with pytest.raises(gw.GatewayError, match="revision 'missing' is neither a revision nor a revision tag"):
+        gw.gateway_version(cluster, catalog, None, "missing")
+    version, warnings = gw.gateway_version(cluster, catalog, None, "missing", check_mode=True)
+    assert version.name == catalog.resolve(None).name and "check mode" in warnings[0]
+
+
+def test_a_remote_revision_known_only_by_its_webhook(cluster):  # noqa: F811
+    """A remote cluster's injector is served by the istiod of another cluster: the webhook is what it has."""
+    cluster.put({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                  "metadata": {"name": "istio-sidecar-injector-r1", "labels": {"istio.io/rev": "r1"}}})
+    catalog = builtin_catalog()
+    assert gw.gateway_version(cluster, catalog, None, "r1") == (catalog.resolve(None), [])
+    assert gw.gateway_version(cluster, catalog, "v1.29.6", "r1")[0].name == "v1.29.6"
 
 
 def test_revision_labels_the_pods(cluster, renderer):  # noqa: F811

@@ -3,7 +3,7 @@ import pytest
 from ansible_collections.servicemesh.istio.plugins.filter.revision_name import revision_name as revision_filter
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import RevisionNameError
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import (
-    helm_revision_value, revision_name, validate_tag_name)
+    check_planned_tags, helm_revision_value, revision_name, validate_tag_name)
 
 
 @pytest.mark.parametrize("version,expected", [
@@ -58,3 +58,12 @@ def test_filter_plugin():
     from ansible.errors import AnsibleFilterError
     with pytest.raises(AnsibleFilterError, match="DNS-1123"):
         revision_filter("Bad_Name")
+
+
+def test_planned_tags_are_checked_against_the_revision():
+    check_planned_tags("default-v1-30-3", ["default", "prod"])
+    check_planned_tags("default", None)
+    with pytest.raises(RevisionNameError, match="tag 'default-v1-30-3' is named like the revision"):
+        check_planned_tags("default-v1-30-3", ["default", "default-v1-30-3"])
+    with pytest.raises(RevisionNameError, match="Prod!"):
+        check_planned_tags("default", ["Prod!"])

@@ -47,6 +47,7 @@ UNIT_KIND = "gateway"
 NETWORK_LABEL = "topology.istio.io/network"
 NETWORK_VIEW_ENV = "ISTIO_META_REQUESTED_NETWORK_VIEW"
 PROXY_CONTAINER = "istio-proxy"
+REV_LABEL = "istio.io/rev"
 GATEWAY_API = "networking.istio.io/v1"
 SERVICES_GATEWAY = "cross-network-gateway"
 ISTIOD_GATEWAY, ISTIOD_ROUTES = "istiod-gateway", "istiod-vs"
@@ -137,15 +138,28 @@ class GatewayRequest:
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def gateway_version(cluster: Any, catalog: VersionCatalog, version: Optional[str],
-                    revision: Optional[str]) -> IstioVersion:
-    """The version asked for; else that of the revision injecting the gateway; else the newest."""
-    if version or not revision:
-        return catalog.resolve(version)
-    record = lifecycle.find_revision(cluster, revision)
-    if record is None:
-        return catalog.resolve(None)
-    return lifecycle.plan_from_record(record, catalog).version
+def gateway_version(cluster: Any, catalog: VersionCatalog, version: Optional[str], revision: Optional[str],
+                    check_mode: bool = False) -> Tuple[IstioVersion, List[str]]:
+    """The version asked for; else that of the revision injecting the gateway; else the newest. With the
+    warnings to give.
+
+    A ``revision`` nothing on this cluster answers to is refused before anything is written: the
+    gateway's pods would never get their proxy. It answers when it is a revision or a tag recorded here,
+    or when an injector webhook serves it (a remote cluster's, patched by the istiod that reads it). In
+    check mode it may be missing: an earlier task of the same run would have installed it."""
+    if not revision:
+        return catalog.resolve(version), []
+    record = lifecycle.find_revision(cluster, lifecycle.tag_targets(cluster).get(revision, revision))
+    if record is not None:
+        return (catalog.resolve(version) if version else lifecycle.plan_from_record(record, catalog).version), []
+    if cluster.list("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
+                    label_selector="%s=%s" % (REV_LABEL, revision)):
+        return catalog.resolve(version), []
+    problem = ("revision %r is neither a revision nor a revision tag on this cluster, and no injector webhook "
+               "serves it, so nothing would inject the gateway" % revision)
+    if not check_mode:
+        raise GatewayError(problem + "; install it first, or leave revision out")
+    return catalog.resolve(version), [problem + " (yet: check mode predicts the gateway as if it were installed)"]
 
 
 def _by_kind(objects: List[Dict[str, Any]], kind: str, name: str) -> Optional[Dict[str, Any]]:

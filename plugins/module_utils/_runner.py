@@ -7,16 +7,18 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _control_plane as control_plane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
+from ansible_collections.servicemesh.istio.plugins.module_utils._control_plane import ControlPlaneRequest
 from ansible_collections.servicemesh.istio.plugins.module_utils._components import parse_components, render_component
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, Rendered, plan_revision)
-from ansible_collections.servicemesh.istio.plugins.module_utils._revision import revision_name
+from ansible_collections.servicemesh.istio.plugins.module_utils._revision import check_planned_tags, revision_name
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import StaleRun, guard
@@ -179,6 +181,7 @@ def _revision(module) -> lifecycle.Outcome:
         return outcome
     control_plane = ControlPlane.from_params(params)
     plan = plan_revision(control_plane, catalog)
+    check_planned_tags(plan.name, params.get("tags"))
     cluster = guarded(connect(params), params, control_plane_scope(control_plane.name, plan.namespace))
     return lifecycle.install_revision(
         cluster, renderer_for(params), control_plane, plan, options,
@@ -190,6 +193,35 @@ def _revision(module) -> lifecycle.Outcome:
 def run_revision(module) -> None:
     require_libraries(module)
     run_lifecycle(module, lambda: _revision(module))
+
+
+def control_plane_request(params: Dict[str, Any]) -> ControlPlaneRequest:
+    return ControlPlaneRequest(
+        ControlPlane.from_params(params), tags=params["tags"], prune=params["prune"],
+        prune_wait=params["prune_wait"], install_crds=params["install_crds"], include_base=params.get("include_base"),
+        create_namespace=params["create_namespace"], allow_selector_overlap=params["allow_selector_overlap"],
+        force=params["force"], remove_crds=params["remove_crds"], ignore_gateway_pods=params["ignore_gateway_pods"])
+
+
+def _control_plane(module) -> lifecycle.Outcome:
+    params = module.params
+    options = lifecycle_options(module)
+    catalog = load_catalog(params.get("version_catalog"))
+    request = control_plane_request(params)
+    scope = control_plane_scope(request.control_plane.name, request.control_plane.namespace)
+    if params["state"] == "absent":
+        return control_plane.remove(guarded(connect(params), params, scope), request, options)
+    plan = plan_revision(request.control_plane, catalog)
+    check_planned_tags(plan.name, request.tags)
+    cluster = guarded(connect(params), params, scope)
+    outcome = control_plane.install(cluster, renderer_for(params), catalog, request, plan, options)
+    outcome.facts.update(control_plane.report(cluster, catalog, request.control_plane))
+    return outcome
+
+
+def run_control_plane(module) -> None:
+    require_libraries(module)
+    run_lifecycle(module, lambda: _control_plane(module))
 
 
 def _revision_tag(module) -> lifecycle.Outcome:

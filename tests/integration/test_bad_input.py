@@ -45,6 +45,14 @@ CASES = [
     ("istio_revision", {"kubeconfig": "/nonexistent/kubeconfig"}, "/nonexistent/kubeconfig"),
     ("istio_revision", {"bogus_option": 1}, "bogus_option"),
     ("istio_revision", {"install_crds": "sometimes"}, "install_crds"),
+    ("istio_revision", {"version": "v1.30.3", "tags": ["default"]}, "tag 'default' is named like the revision"),
+    ("istio_revision", {"version": "v1.30.3", "tags": ["Prod!"]}, "Prod!"),
+    # istio_control_plane
+    ("istio_control_plane", {"version": "v1.30.3", "tags": ["default"]}, "tag 'default' is named like the revision"),
+    ("istio_control_plane", {"update_strategy": {"type": "Blue"}}, "Blue"),
+    ("istio_control_plane", {"version": "v1.30.3", "values": {"pilot": {"resources": []}}}, "values.pilot.resources"),
+    ("istio_control_plane", {"version": "v1.30.3", "prune_wait": "maybe"}, "prune_wait"),
+    ("istio_control_plane", {"version": "v1.30.3", "wait_timeout": 0}, "wait_timeout"),
     # istio_revision_tag
     ("istio_revision_tag", {"name": "Prod!", "revision": "default"}, "Prod!"),
     ("istio_revision_tag", {"name": "prod", "revision": "nope"}, "revision 'nope' does not exist"),
@@ -52,6 +60,7 @@ CASES = [
     ("istio_revision_tag", {"name": "prod", "revision": "default", "state": "maybe"}, "state"),
     ("istio_revision_tag", {"name": "prod", "revision": "default", "wait_timeout": -10}, "wait_timeout"),
     # istio_gateway
+    ("istio_gateway", {"name": "ingress", "revision": "nope"}, "revision 'nope' is neither a revision nor a"),
     ("istio_gateway", {"name": "ingress", "preset": "sideways"}, "preset"),
     ("istio_gateway", {"name": "ingress", "preset": "eastwest"}, "network"),
     ("istio_gateway", {"name": "ingress", "network": "net1"}, "network is for the eastwest preset"),
@@ -103,6 +112,8 @@ CASES = [
 ROLE_CASES = [
     ("control_plane", "main", {"istio_update_strategy": {"type": "Blue"}}, "Blue"),
     ("control_plane", "main", {"istio_tags": {"prod": True}}, "istio_tags"),
+    ("control_plane", "main", {"istio_update_strategy": {"type": "RevisionBased"}, "istio_version": "v1.30.3",
+                               "istio_tags": ["default-v1-30-3"]}, "tag 'default-v1-30-3' is named like the revision"),
     ("control_plane", "main", {"istio_state": "gone"}, "istio_state"),
     ("control_plane", "main", {"istio_values": "big"}, "istio_values"),
     ("control_plane", "main", {"istio_values": {"pilot": {"resources": []}}}, "values.pilot.resources"),
@@ -137,7 +148,7 @@ def test_there_are_enough_cases_and_every_module_has_some():
 def module_args(cluster, module, options):
     args = {"kubeconfig": cluster.kubeconfig}
     if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel", "istio_gateway",
-                  "istio_manifest"):
+                  "istio_manifest", "istio_control_plane"):
         args["chart_dir"] = CHARTS
     args.update(options)
     return args

@@ -25,7 +25,7 @@ def cluster(k8s_cluster):
 
 def call(cluster, module, check=False, diff=False, **args):
     args.setdefault("kubeconfig", cluster.kubeconfig)
-    if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel"):
+    if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel", "istio_control_plane"):
         args.setdefault("chart_dir", CHARTS)
     return run_module("servicemesh.istio." + module, args, check=check, diff=diff)
 
@@ -236,3 +236,58 @@ def test_a_conflict_anywhere_in_the_unit_writes_nothing(cluster):
     forced = call(cluster, "istio_revision", version="v1.29.6", values={"pilot": {"hub": "registry.example/istio"}},
                   force_conflicts=True)
     assert forced["changed"], forced
+
+
+def test_control_plane_module_canary_with_pruning_in_one_run(cluster):
+    """istio_control_plane as the reference's Istio resource: install, a canary upgrade that moves the tag,
+    the old revision pruned in the same run once its pods are gone, then a removal refused while in use."""
+    cluster.kubectl("create", "namespace", "app")
+    cluster.kubectl("label", "namespace", "app", "istio-injection=enabled")
+    strategy = {"type": "RevisionBased", "inactive_revision_deletion_grace_period_seconds": 3}
+    plane = {"version": "v1.29.6", "update_strategy": strategy, "tags": ["default"], "prune_wait": True,
+             "wait_timeout": 120}
+    first = call(cluster, "istio_control_plane", **plane)
+    assert (first["revision"], first["tags_moved"], first["upgraded"]) == ("default-v1-29-6", ["default"], False)
+    assert first["control_plane"]["status"] == "Healthy" and first["control_plane"]["active_revision"] == \
+        "default-v1-29-6", first["control_plane"]
+    assert [(t["name"], t["status"], t["in_use"]) for t in first["tags"]] == [("default", "Healthy", True)]
+    assert cluster.injection("app") == "default-v1-29-6"
+    cluster.create_pods("app", 1, inject=True, name_prefix="web")
+
+    mark = cluster.last_request()
+    again = call(cluster, "istio_control_plane", **plane)
+    assert again["changed"] is False and again["tags_moved"] == [], again
+    assert cluster.writes(since=mark) == []
+
+    predicted = call(cluster, "istio_control_plane", check=True, diff=True, **dict(plane, version="v1.30.3"))
+    assert predicted["changed"] and predicted["revision"] == "default-v1-30-3" and predicted["tags_moved"] == ["default"]
+    assert any(o["action"] == "created" and o["name"] == "istiod-default-v1-30-3" for o in predicted["objects"])
+    assert cluster.writes(since=mark) == [], "check mode wrote"
+
+    upgraded = call(cluster, "istio_control_plane", **dict(plane, version="v1.30.3"))
+    assert upgraded["tags_moved"] == ["default"] and upgraded["pruned"] == [], "a pod still runs on the old one"
+    assert upgraded["next_prune_at"] is None
+    rows = {r["name"]: (r["status"], r["in_use"]) for r in upgraded["revisions"]}
+    assert rows == {"default-v1-29-6": ("Healthy", True), "default-v1-30-3": ("Healthy", True)}, rows
+    assert cluster.injection("app") == "default-v1-30-3"
+
+    cluster.kubectl("delete", "pods", "--all", "-n", "app")
+    cluster.create_pods("app", 1, inject=True, name_prefix="web")
+    pruned = call(cluster, "istio_control_plane", **dict(plane, version="v1.30.3"))
+    assert pruned["pruned"] == ["default-v1-29-6"], "the grace period was waited for in the same run"
+    assert [r["name"] for r in pruned["revisions"]] == ["default-v1-30-3"]
+    assert ours(cluster, "deployment", "istio-system") == ["deployment.apps/istiod-default-v1-30-3"]
+
+    mark = cluster.last_request()
+    refused = call(cluster, "istio_control_plane", state="absent")
+    assert refused.get("failed") and "is in use and was not removed" in refused["msg"], refused
+    assert "namespace app (default-v1-30-3)" in refused["msg"] and "pod app/web-" in refused["msg"]
+    assert cluster.writes(since=mark) == [], "a refused removal wrote"
+
+    cluster.kubectl("label", "namespace", "app", "istio-injection-")
+    cluster.kubectl("delete", "pods", "--all", "-n", "app")
+    removed = call(cluster, "istio_control_plane", state="absent")
+    assert (removed["removed_revisions"], removed["removed_tags"]) == (["default-v1-30-3"], ["default"]), removed
+    assert ours(cluster, "deployment", "istio-system") == []
+    assert ours(cluster, "mutatingwebhookconfiguration") == []
+    assert call(cluster, "istio_control_plane", state="absent")["changed"] is False

@@ -404,6 +404,10 @@ def _facts(request: CacertsRequest, root: KeyPair, status: str, managed: bool,
     return facts
 
 
+def unit_key(namespace: str, secret_name: str) -> UnitKey:
+    return UnitKey(UNIT_KIND, secret_name, namespace)
+
+
 def ensure_cacerts(cluster: Any, root: KeyPair, request: CacertsRequest,
                    options: lifecycle.Options) -> lifecycle.Outcome:
     """Issue and store the cluster's intermediate CA unless a valid one is there already.
@@ -414,7 +418,7 @@ def ensure_cacerts(cluster: Any, root: KeyPair, request: CacertsRequest,
     request.settings.check()
     outcome = lifecycle.Outcome()
     must_create_namespace = lifecycle.namespace_missing(cluster, request.namespace, request.create_namespace)
-    key = UnitKey(UNIT_KIND, request.secret_name, request.namespace)
+    key = unit_key(request.namespace, request.secret_name)
     live = None if must_create_namespace else cluster.get(
         ObjectRef.of("v1", "Secret", request.secret_name, request.namespace))
     managed = not must_create_namespace and inventory.load(cluster, key.namespace, key.kind, key.name) is not None
@@ -444,7 +448,6 @@ def remove_cacerts(cluster: Any, namespace: str, secret_name: str, options: life
     """Delete the cacerts Secret if this collection created it; one found in place is left alone."""
 
     outcome = lifecycle.Outcome()
-    outcome.results.append(remove_unit(cluster, UnitKey(UNIT_KIND, secret_name, namespace),
-                                       check_mode=options.check_mode))
+    outcome.results.append(remove_unit(cluster, unit_key(namespace, secret_name), check_mode=options.check_mode))
     outcome.facts = {"namespace": namespace, "secret_name": secret_name, "status": "absent"}
     return outcome

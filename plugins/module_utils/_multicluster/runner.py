@@ -73,16 +73,17 @@ def run_cacerts(module: Any) -> None:
     try:
         settings = ca_settings(params)
         settings.check()
-        cluster = connect(params)
+        cluster = guarded(connect(params), params, cacerts.unit_key(params["namespace"], params["secret_name"]))
         if params["state"] == "absent":
-            outcome = cacerts.remove_cacerts(cluster, params["namespace"], params["secret_name"], options)
+            outcome = restart_if_stale(lambda: cacerts.remove_cacerts(
+                cluster, params["namespace"], params["secret_name"], options))
         else:
             root, root_created = root_from_params(params, settings, module.check_mode)
             request = cacerts.CacertsRequest(
                 namespace=params["namespace"], secret_name=params["secret_name"],
                 cluster_name=params.get("cluster_name") or "", dns_names=params.get("dns_names"),
                 replace=params["replace"], create_namespace=params["create_namespace"], settings=settings)
-            outcome = cacerts.ensure_cacerts(cluster, root, request, options)
+            outcome = restart_if_stale(lambda: cacerts.ensure_cacerts(cluster, root, request, options))
             outcome.facts["root_created"] = root_created
     except IstioError as exc:
         fail(module, exc)
@@ -107,12 +108,15 @@ def run_remote_secret(module: Any) -> None:
     try:
         spec = remote_secret_spec(params)
         spec.check()
-        target = connect(params)
-        remote: Optional[Any] = connect(params["remote"], params.get("request_timeout")) if params.get("remote") else None
+        target = guarded(connect(params), params, spec.secret_key)
+        remote: Optional[Any] = None
+        if params.get("remote"):
+            # the reader account is shared by every consumer of the remote cluster: one run at a time there too
+            remote = guarded(connect(params["remote"], params.get("request_timeout")), params, spec.reader_key)
         if params["state"] == "absent":
-            outcome = remotesecret.remove_remote_secret(target, remote, spec, options)
+            outcome = restart_if_stale(lambda: remotesecret.remove_remote_secret(target, remote, spec, options))
         else:
-            outcome = remotesecret.ensure_remote_secret(target, remote, spec, options)
+            outcome = restart_if_stale(lambda: remotesecret.ensure_remote_secret(target, remote, spec, options))
     except IstioError as exc:
         fail(module, exc)
     exit_outcome(module, outcome)
@@ -124,9 +128,11 @@ def _gateway(params: Dict[str, Any], request: Any, options: lifecycle.Options) -
     cluster = guarded(connect(params), params, request.key)
     if params["state"] == "absent":
         return gateway.remove_gateway(cluster, request.gateway_name, request.namespace, options)
-    version = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),
-                                      params.get("version"), params.get("revision"))
-    return gateway.install_gateway(cluster, renderer_for(params), version, request, options)
+    version, warnings = gateway.gateway_version(cluster, load_catalog(params.get("version_catalog")),
+                                                params.get("version"), params.get("revision"), options.check_mode)
+    outcome = gateway.install_gateway(cluster, renderer_for(params), version, request, options)
+    outcome.facts.setdefault("warnings", []).extend(warnings)
+    return outcome
 
 
 def run_gateway(module: Any) -> None:

@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: istio_control_plane
+short_description: One Istio control plane with its revisions, tags and pruning, like the Sail Operator's Istio resource
+version_added: 0.2.0
+description:
+  - Installs or upgrades the control plane's active revision (the Istio CRDs too), points O(tags) at it,
+    prunes the inactive revisions nothing uses once their grace period is over, and reports what
+    C(kubectl get istio,istiorevision,istiorevisiontag) would show. With O(update_strategy.type=InPlace) the
+    revision is upgraded where it is; with C(RevisionBased) a new version is a new revision beside the old one.
+  - Everything is validated before the first write (tag names, values, conflicts by server dry run), and one
+    run at a time changes a control plane (a Lease named after it).
+  - With O(state=absent) it removes the tags pointing at the control plane's revisions, then the revisions (the
+    active one last), refusing before anything is removed while namespaces or pods use any of them.
+  - M(servicemesh.istio.istio_revision), M(servicemesh.istio.istio_revision_tag) and
+    M(servicemesh.istio.istio_prune) are the same steps one at a time.
+author: servicemesh.istio maintainers (@servicemesh-istio)
+extends_documentation_fragment:
+  - servicemesh.istio.attributes
+  - servicemesh.istio.control_plane
+  - servicemesh.istio.chart_source
+  - servicemesh.istio.cluster_change
+  - kubernetes.core.k8s_auth_options
+  - servicemesh.istio.connection
+options:
+  state:
+    description: C(present) installs or upgrades the control plane; C(absent) removes what this collection created.
+    type: str
+    choices: [present, absent]
+    default: present
+  tags:
+    description:
+      - Revision tags that follow the active revision (moved to it on every upgrade). With C(RevisionBased),
+        C([default]) is what namespaces labelled C(istio-injection=enabled) need.
+      - Tags that point at the revision today and are left out of the list are not removed.
+    type: list
+    elements: str
+    default: []
+  prune:
+    description: Remove the control plane's inactive revisions once nothing uses them and their grace period is over.
+    type: bool
+    default: true
+  prune_wait:
+    description:
+      - Wait for the grace period of revisions that are unused now, then prune them in the same run, as long as
+        that is within O(wait_timeout); what is due later is reported in RV(next_prune_at) for a later run.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=absent), remove the control plane even while it is in use.
+      - With O(tags), move a tag from another control plane's revision to this one.
+    type: bool
+    default: false
+  remove_crds:
+    description:
+      - With O(state=absent), also delete the Istio CRDs this collection created, once no revision is left.
+        Refused while any custom resource of those kinds exists, unless O(force).
+    type: bool
+    default: false
+  ignore_gateway_pods:
+    description:
+      - With O(state=absent), leave the pods of gateways this collection installed out of the in-use check, for a
+        teardown that removes those gateways first (M(servicemesh.istio.istio_gateway) with O(state=absent)).
+    type: bool
+    default: false
+  install_crds:
+    description: Apply the Istio CRDs from the base chart first (CRDs from a newer Istio are never downgraded).
+    type: bool
+    default: true
+  include_base:
+    description:
+      - Also apply the base chart's cluster-wide default validator pointing at the active revision.
+      - Defaults to true for the revision C(default) only; the tag C(default) brings its own.
+    type: bool
+  create_namespace:
+    description: Create O(namespace) if it does not exist (it is never deleted by this collection).
+    type: bool
+    default: false
+  allow_selector_overlap:
+    description:
+      - Install even when another control plane in the cluster watches namespaces this one's
+        C(meshConfig.discoverySelectors) could also select.
+    type: bool
+    default: false
+seealso:
+  - module: servicemesh.istio.istio_revision
+    description: Install or remove one revision.
+  - module: servicemesh.istio.istio_revision_tag
+    description: Point one tag at a revision.
+  - module: servicemesh.istio.istio_prune
+    description: Prune on its own schedule.
+  - module: servicemesh.istio.istio_info
+    description: The same report for every control plane of the cluster.
+  - name: Sail Operator update strategies
+    link: https://github.com/istio-ecosystem/sail-operator/blob/main/docs/update-strategy/update-strategy.adoc
+    description: InPlace and RevisionBased upgrades, which this module follows.
+requirements:
+  - helm-python-sdk
+  - kubernetes
+  - PyYAML
+"""
+
+EXAMPLES = r"""
+- name: A canary upgrade in one task, the old revision pruned once unused
+  servicemesh.istio.istio_control_plane:
+    name: default
+    version: v1.30.3
+    update_strategy:
+      type: RevisionBased
+      inactive_revision_deletion_grace_period_seconds: 60
+    tags: [default]
+    prune_wait: true
+  register: mesh
+
+- name: Show it like kubectl get istio
+  ansible.builtin.debug:
+    msg: "{{ mesh.control_plane.status }} ({{ mesh.revisions | map(attribute='name') | join(', ') }})"
+
+- name: Remove it, refusing while workloads use it
+  servicemesh.istio.istio_control_plane:
+    name: default
+    state: absent
+"""
+
+RETURN = r"""
+revision:
+  description: The active revision.
+  returned: when state is present
+  type: str
+  sample: default-v1-30-3
+version:
+  description: The resolved Istio version.
+  returned: when state is present
+  type: str
+upgraded:
+  description: Whether the active revision existed before this run.
+  returned: when state is present
+  type: bool
+tags_moved:
+  description: The tags this run pointed at the active revision (new ones, or moved from another revision).
+  returned: when state is present
+  type: list
+  elements: str
+pruned:
+  description: The revisions this run removed because nothing used them any more.
+  returned: when state is present
+  type: list
+  elements: str
+next_prune_at:
+  description: When the next unused revision's grace period ends (a later run prunes it), or null.
+  returned: when state is present
+  type: str
+control_plane:
+  description:
+    - The columns of C(kubectl get istio) (name, namespace, profile, revisions, ready, in_use, active_revision,
+      status, version, age) as M(servicemesh.istio.istio_info) reports them, read after the changes (in check
+      mode, the cluster as it is).
+  returned: when state is present
+  type: dict
+revisions:
+  description: The control plane's revisions as M(servicemesh.istio.istio_info) reports them (status, in use, age, usage).
+  returned: when state is present
+  type: list
+  elements: dict
+tags:
+  description: The tags pointing at the control plane's revisions (status, in use, revision, age).
+  returned: when state is present
+  type: list
+  elements: dict
+status:
+  description: C(Removed).
+  returned: when state is absent
+  type: str
+removed_revisions:
+  description: The revisions removed (or that would be, in check mode), the active one last.
+  returned: when state is absent
+  type: list
+  elements: str
+removed_tags:
+  description: The tags removed with them.
+  returned: when state is absent
+  type: list
+  elements: str
+crds_removed:
+  description: The Istio CRDs deleted; empty when every CRD was there before this collection.
+  returned: when state is absent, O(remove_crds) is set and the collection had recorded the CRDs
+  type: list
+  elements: str
+objects:
+  description: One entry per object with its action (created, updated, unchanged, deleted, released).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
+    CHANGE_ARGS, CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
+from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_control_plane
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
+
+
+def main():
+    module = IstioModule(
+        argument_spec=argument_spec(
+            CONTROL_PLANE_ARGS, CHART_SOURCE_ARGS, CHANGE_ARGS, CONNECTION_ARG_SPEC,
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            tags={"type": "list", "elements": "str", "default": []}, prune={"type": "bool", "default": True},
+            install_crds={"type": "bool", "default": True}, include_base={"type": "bool"},
+            **{flag: {"type": "bool", "default": False} for flag in (
+                "prune_wait", "force", "remove_crds", "ignore_gateway_pods", "create_namespace",
+                "allow_selector_overlap")}),
+        supports_check_mode=True,
+    )
+    run_control_plane(module)
+
+
+if __name__ == "__main__":
+    main()

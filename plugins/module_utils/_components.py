@@ -40,8 +40,8 @@ KEY_TYPES = {"include_crds": _BOOL, "expose_services": _BOOL, "expose_istiod": _
 def _check_key_types(entry: Dict[str, Any]) -> None:
     for key, (expected, described) in KEY_TYPES.items():
         if entry.get(key) is not None and not isinstance(entry[key], expected):
-            raise ValuesError("components[%s].%s must be %s, got %r" % (entry["component"], key, described,
-                                                                       entry[key]))
+            raise ValuesError("components[%s].%s must be %s, got %r"
+                              % (entry["component"], key, described, entry[key]))
     unknown = set(entry.get("expose_istiod") or {}) - {"revision", "namespace"}
     if unknown:
         raise ValuesError("components[gateway].expose_istiod has unknown keys %s; it takes revision, namespace"

@@ -11,7 +11,7 @@ write, and plans the removal purely (``plan_removal``) so that a refusal removes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as clock
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
@@ -20,7 +20,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Us
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import VersionCatalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, RevisionPlan)
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.gateway import UNIT_KIND as GATEWAY
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import remove_unit
@@ -43,7 +42,8 @@ class ControlPlaneRequest:
     allow_selector_overlap: bool = False
     force: bool = False
     remove_crds: bool = False
-    ignore_gateway_pods: bool = False
+    # (namespace, name) of gateways the caller removes before the control plane
+    ignored_gateways: List[Tuple[str, str]] = field(default_factory=list)
 
 
 def _add(outcome: lifecycle.Outcome, part: lifecycle.Outcome) -> lifecycle.Outcome:
@@ -78,8 +78,23 @@ def install(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalog, r
     outcome.facts = {"revision": plan.name, "version": plan.version.name, "upgraded": revision.facts["upgraded"],
                      "tags_moved": [t["tag"] for t in moved if t["previous_revision"] != t["revision"]],
                      "pruned": pruned.facts["pruned"] if pruned else [],
-                     "next_prune_at": pruned.facts["next_prune_at"] if pruned else None}
+                     "next_prune_at": pruned.facts["next_prune_at"] if pruned else None,
+                     "prune_decisions": pruned.facts["decisions"] if pruned else []}
+    outcome.facts["summary"] = summary(outcome.facts)
     return outcome
+
+
+def summary(facts: Dict[str, Any]) -> str:
+    """One line for a person after an upgrade: what is active, what went, what stays and why."""
+    lines = ["Active revision %s (%s)." % (facts["revision"], facts["version"])]
+    if facts["pruned"]:
+        lines.append("Pruned %s." % ", ".join(facts["pruned"]))
+    kept = [d for d in facts["prune_decisions"] if d["action"] == "keep" and d["revision"] != facts["revision"]]
+    lines += ["%s kept: %s." % (d["revision"], d["reason"]) for d in kept]
+    if kept:
+        lines.append("Run again once that has changed%s." % (
+            " (the next is due at %s)" % facts["next_prune_at"] if facts["next_prune_at"] else ""))
+    return " ".join(lines)
 
 
 def prune(cluster: Any, control_plane: ControlPlane, options: lifecycle.Options, wait: bool,
@@ -137,25 +152,24 @@ def plan_removal(revisions: List[InventoryRecord], tags: List[InventoryRecord], 
     return RemovalPlan(ours, ordered, users)
 
 
-def gateway_pod_prefixes(gateways: Iterable[InventoryRecord]) -> List[str]:
-    """The pods of the gateways this collection installed, as ``namespace/deployment-`` prefixes."""
-    return sorted("%s/%s-" % (entry.ref.namespace, entry.ref.name) for record in gateways
-                  for entry in record.entries if entry.ref.kind == "Deployment")
+def gateway_pod_prefixes(gateways: Iterable[Tuple[str, str]]) -> List[str]:
+    """The pods of gateways (the chart names their Deployment after the gateway), as ``namespace/name-``."""
+    return sorted("%s/%s-" % (namespace, name) for namespace, name in gateways)
 
 
-def read_removal(cluster: Any, control_plane: ControlPlane, ignore_gateway_pods: bool) -> RemovalPlan:
+def read_removal(cluster: Any, request: "ControlPlaneRequest") -> RemovalPlan:
+    control_plane = request.control_plane
     revisions = lifecycle.revision_records(cluster, control_plane=control_plane.name,
                                            namespace=control_plane.namespace)
     record = inventory.load(cluster, control_plane.namespace, lifecycle.CONTROL_PLANE, control_plane.name)
     active = record.metadata.get("activeRevision", "") if record else ""
-    ignored = gateway_pod_prefixes(inventory.list_records(cluster, kind=GATEWAY)) if ignore_gateway_pods else []
     return plan_removal(revisions, inventory.list_records(cluster, kind=lifecycle.TAG), active,
-                        lifecycle.usage_index(cluster), ignored)
+                        lifecycle.usage_index(cluster), gateway_pod_prefixes(request.ignored_gateways))
 
 
 def remove(cluster: Any, request: ControlPlaneRequest, options: lifecycle.Options) -> lifecycle.Outcome:
     control_plane = request.control_plane
-    plan = read_removal(cluster, control_plane, request.ignore_gateway_pods)
+    plan = read_removal(cluster, request)
     if plan.users and not request.force:
         raise lifecycle.LifecycleError(
             "control plane %s in namespace %s is in use and was not removed: %s; move these workloads to another "
@@ -167,8 +181,9 @@ def remove(cluster: Any, request: ControlPlaneRequest, options: lifecycle.Option
     for revision in plan.revisions:
         _add(outcome, lifecycle.remove_revision(cluster, revision.key.name, options, force=request.force,
                                                 namespace=revision.key.namespace))
-    outcome.facts = {"status": REMOVED, "removed_revisions": [r.key.name for r in plan.revisions],
-                     "removed_tags": [t.key.name for t in plan.tags]}
+    outcome.facts = {"control_plane": {"name": control_plane.name, "namespace": control_plane.namespace,
+                                       "status": REMOVED, "removed_revisions": [r.key.name for r in plan.revisions],
+                                       "removed_tags": [t.key.name for t in plan.tags]}}
     if request.remove_crds:
         outcome.facts.update(_add(outcome, lifecycle.remove_crds(cluster, options, force=request.force)).facts)
     return outcome

@@ -19,6 +19,8 @@ NUMBER_BOUNDS: Dict[str, Tuple[float, bool]] = {
     "wait_timeout": (0, False),
     "request_timeout": (0, False),
     "poll_interval": (0, False),
+    "wait_interval": (0, False),
+    "batch_size": (1, True),
     "validity_days": (0, False),
     "grace_period_seconds": (0, True),
     "inactive_revision_deletion_grace_period_seconds": (0, True),

@@ -11,6 +11,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _control_
 from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
+from ansible_collections.servicemesh.istio.plugins.module_utils import _migration as migration
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._control_plane import ControlPlaneRequest
 from ansible_collections.servicemesh.istio.plugins.module_utils._components import parse_components, render_component
@@ -18,6 +19,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._errors import I
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, Rendered, plan_revision)
+from ansible_collections.servicemesh.istio.plugins.module_utils._migration import MigrationRequest
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import check_planned_tags, revision_name
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
@@ -200,7 +202,8 @@ def control_plane_request(params: Dict[str, Any]) -> ControlPlaneRequest:
         ControlPlane.from_params(params), tags=params["tags"], prune=params["prune"],
         prune_wait=params["prune_wait"], install_crds=params["install_crds"], include_base=params.get("include_base"),
         create_namespace=params["create_namespace"], allow_selector_overlap=params["allow_selector_overlap"],
-        force=params["force"], remove_crds=params["remove_crds"], ignore_gateway_pods=params["ignore_gateway_pods"])
+        force=params["force"], remove_crds=params["remove_crds"],
+        ignored_gateways=[(g.get("namespace") or params["namespace"], g["name"]) for g in params["ignored_gateways"]])
 
 
 def _control_plane(module) -> lifecycle.Outcome:
@@ -222,6 +225,40 @@ def _control_plane(module) -> lifecycle.Outcome:
 def run_control_plane(module) -> None:
     require_libraries(module)
     run_lifecycle(module, lambda: _control_plane(module))
+
+
+def migration_request(params: Dict[str, Any]) -> MigrationRequest:
+    return MigrationRequest(
+        control_plane=params["control_plane"], namespace=params["namespace"], revision=params.get("revision"),
+        move=params["move"], tag=params["tag"], namespaces=params["namespaces"], batch_size=params["batch_size"],
+        restart=params["restart"], restart_kinds=params["restart_kinds"], interval=params["wait_interval"])
+
+
+def run_migrate(module) -> None:
+    require_libraries(module)
+    params = module.params
+    options = lifecycle_options(module)
+    request = migration_request(params)
+
+    def run() -> migration.Migration:
+        cluster = guarded(connect(params), params, control_plane_scope(request.control_plane, request.namespace))
+        return migration.migrate(cluster, renderer_for(params), load_catalog(params.get("version_catalog")),
+                                 request, options)
+    try:
+        done = restart_if_stale(run)
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    result: Dict[str, Any] = {"changed": done.changed, "revision": done.revision, "namespaces": done.namespaces,
+                              "batches": done.batches, "objects": done.tag.objects() if done.tag else []}
+    if done.tag:
+        result["previous_revision"] = done.tag.facts.get("previous_revision")
+    if module._diff:
+        result["diff"] = done.diff if not done.tag else _merged_diff(done.tag.diff(), done.diff)
+    module.exit_json(**result)
+
+
+def _merged_diff(*diffs: Dict[str, Any]) -> Dict[str, Any]:
+    return {side: {k: v for diff in diffs for k, v in diff[side].items()} for side in ("before", "after")}
 
 
 def _revision_tag(module) -> lifecycle.Outcome:

@@ -63,12 +63,22 @@ options:
         Refused while any custom resource of those kinds exists, unless O(force).
     type: bool
     default: false
-  ignore_gateway_pods:
+  ignored_gateways:
     description:
-      - With O(state=absent), leave the pods of gateways this collection installed out of the in-use check, for a
-        teardown that removes those gateways first (M(servicemesh.istio.istio_gateway) with O(state=absent)).
-    type: bool
-    default: false
+      - With O(state=absent), gateways whose pods are left out of the in-use check, for a teardown that removes
+        them first (M(servicemesh.istio.istio_gateway) with O(state=absent)); the C(multicluster) role passes
+        its east-west or ingress gateway.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The gateway's name (its Deployment's).
+        type: str
+        required: true
+      namespace:
+        description: Its namespace; O(namespace) when left out.
+        type: str
   install_crds:
     description: Apply the Istio CRDs from the base chart first (CRDs from a newer Istio are never downgraded).
     type: bool
@@ -156,12 +166,24 @@ next_prune_at:
   description: When the next unused revision's grace period ends (a later run prunes it), or null.
   returned: when state is present
   type: str
+prune_decisions:
+  description: For each revision of the control plane, C(keep) or C(prune) and why (revision, action, reason, held_by).
+  returned: when state is present
+  type: list
+  elements: dict
+summary:
+  description: One line saying what is active, what was pruned, and what is kept and why.
+  returned: when state is present
+  type: str
+  sample: "Active revision default-v1-30-3 (v1.30.3). Pruned default-v1-29-6."
 control_plane:
   description:
-    - The columns of C(kubectl get istio) (name, namespace, profile, revisions, ready, in_use, active_revision,
-      status, version, age) as M(servicemesh.istio.istio_info) reports them, read after the changes (in check
-      mode, the cluster as it is).
-  returned: when state is present
+    - With O(state=present), the columns of C(kubectl get istio) (name, namespace, profile, revisions, ready,
+      in_use, active_revision, status, version, age) as M(servicemesh.istio.istio_info) reports them, read after
+      the changes (in check mode, the cluster as it is; empty before the first install).
+    - With O(state=absent), name, namespace, status C(Removed), removed_revisions (the active one last) and
+      removed_tags.
+  returned: always
   type: dict
 revisions:
   description: The control plane's revisions as M(servicemesh.istio.istio_info) reports them (status, in use, age, usage).
@@ -173,20 +195,6 @@ tags:
   returned: when state is present
   type: list
   elements: dict
-status:
-  description: C(Removed).
-  returned: when state is absent
-  type: str
-removed_revisions:
-  description: The revisions removed (or that would be, in check mode), the active one last.
-  returned: when state is absent
-  type: list
-  elements: str
-removed_tags:
-  description: The tags removed with them.
-  returned: when state is absent
-  type: list
-  elements: str
 crds_removed:
   description: The Istio CRDs deleted; empty when every CRD was there before this collection.
   returned: when state is absent, O(remove_crds) is set and the collection had recorded the CRDs
@@ -214,9 +222,10 @@ def main():
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             tags={"type": "list", "elements": "str", "default": []}, prune={"type": "bool", "default": True},
             install_crds={"type": "bool", "default": True}, include_base={"type": "bool"},
+            ignored_gateways={"type": "list", "elements": "dict", "default": [], "options": {
+                "name": {"type": "str", "required": True}, "namespace": {"type": "str"}}},
             **{flag: {"type": "bool", "default": False} for flag in (
-                "prune_wait", "force", "remove_crds", "ignore_gateway_pods", "create_namespace",
-                "allow_selector_overlap")}),
+                "prune_wait", "force", "remove_crds", "create_namespace", "allow_selector_overlap")}),
         supports_check_mode=True,
     )
     run_control_plane(module)

@@ -275,6 +275,7 @@ def test_control_plane_module_canary_with_pruning_in_one_run(cluster):
     cluster.create_pods("app", 1, inject=True, name_prefix="web")
     pruned = call(cluster, "istio_control_plane", **dict(plane, version="v1.30.3"))
     assert pruned["pruned"] == ["default-v1-29-6"], "the grace period was waited for in the same run"
+    assert pruned["summary"] == "Active revision default-v1-30-3 (v1.30.3). Pruned default-v1-29-6."
     assert [r["name"] for r in pruned["revisions"]] == ["default-v1-30-3"]
     assert ours(cluster, "deployment", "istio-system") == ["deployment.apps/istiod-default-v1-30-3"]
 
@@ -287,7 +288,9 @@ def test_control_plane_module_canary_with_pruning_in_one_run(cluster):
     cluster.kubectl("label", "namespace", "app", "istio-injection-")
     cluster.kubectl("delete", "pods", "--all", "-n", "app")
     removed = call(cluster, "istio_control_plane", state="absent")
-    assert (removed["removed_revisions"], removed["removed_tags"]) == (["default-v1-30-3"], ["default"]), removed
+    gone = removed["control_plane"]
+    assert (gone["status"], gone["removed_revisions"], gone["removed_tags"]) == (
+        "Removed", ["default-v1-30-3"], ["default"]), removed
     assert ours(cluster, "deployment", "istio-system") == []
     assert ours(cluster, "mutatingwebhookconfiguration") == []
     assert call(cluster, "istio_control_plane", state="absent")["changed"] is False

@@ -11,9 +11,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Us
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, plan_revision)
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import (
-    InventoryEntry, InventoryRecord, UnitKey)
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from tests.unit.k8s.fake_cluster import FakeCluster
 
 CHARTS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "charts")
@@ -52,10 +50,7 @@ def test_removal_names_every_user_and_leaves_out_the_callers_gateways():
     index = UsageIndex([ns("app", **{"istio.io/rev": "default"}), ns("web", **{"istio-injection": "enabled"})],
                        [pod("istio-system", "istio-eastwestgateway-5d9c-x", "r1"), pod("shop", "cart-1", "r1")],
                        {"default": "r1"})
-    gateways = [InventoryRecord(UnitKey("gateway", "istio-eastwestgateway", "istio-system"), entries=[
-        InventoryEntry(ObjectRef.of("apps/v1", "Deployment", "istio-eastwestgateway", "istio-system"), True),
-        InventoryEntry(ObjectRef.of("v1", "Service", "istio-eastwestgateway", "istio-system"), True)])]
-    prefixes = cp.gateway_pod_prefixes(gateways)
+    prefixes = cp.gateway_pod_prefixes([("istio-system", "istio-eastwestgateway")])
     assert prefixes == ["istio-system/istio-eastwestgateway-"]
     plan = cp.plan_removal([revision("r1")], [tag("default", "r1")], "r1", index, prefixes)
     assert plan.users == ["namespace app (r1)", "namespace web (r1)", "pod shop/cart-1 (r1)"]
@@ -106,6 +101,7 @@ def test_a_canary_prunes_the_old_revision_after_waiting_out_its_grace(cluster, r
     monkeypatch.setattr(lifecycle.prune, "utcnow", lambda: cp.clock.now().replace(microsecond=0))
     outcome = install(cluster, renderer, request("v1.30.3", 5, tags=["default"], prune_wait=True), timer)
     assert outcome.facts["tags_moved"] == ["default"] and outcome.facts["pruned"] == ["default-v1-29-6"]
+    assert outcome.facts["summary"] == "Active revision default-v1-30-3 (v1.30.3). Pruned default-v1-29-6."
     assert len(timer.slept) == 1 and 5 <= timer.slept[0] <= 7, timer.slept
     assert [r.key.name for r in lifecycle.revision_records(cluster, "default")] == ["default-v1-30-3"]
 
@@ -115,6 +111,8 @@ def test_without_waiting_or_past_the_timeout_the_prune_is_left_for_later(cluster
     timer = Timer()
     outcome = install(cluster, renderer, request("v1.30.3", 600, tags=["default"], prune_wait=True), timer)
     assert outcome.facts["pruned"] == [] and outcome.facts["next_prune_at"] and timer.slept == []
+    assert outcome.facts["summary"].startswith("Active revision default-v1-30-3 (v1.30.3). default-v1-29-6 kept: ")
+    assert outcome.facts["summary"].endswith("(the next is due at %s)." % outcome.facts["next_prune_at"])
     assert [r.key.name for r in lifecycle.revision_records(cluster, "default")] == ["default-v1-29-6",
                                                                                     "default-v1-30-3"]
 

@@ -190,6 +190,18 @@ class Cluster:
                 self.resource(ref.api_version, ref.kind)
             raise
 
+    def patch(self, ref: ObjectRef, patch: Mapping[str, Any], field_manager: str,
+              dry_run: bool = False) -> Dict[str, Any]:
+        """A JSON merge patch (a null removes a key, whoever set it: what apply cannot do for fields
+        another manager owns, such as a namespace label put there by kubectl)."""
+        resource = self.resource(ref.api_version, ref.kind)
+        self._before_write(ref, dry_run)
+        kwargs: Dict[str, Any] = {"field_manager": field_manager, "content_type": "application/merge-patch+json"}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        return self._request(("dry-run patch %s" if dry_run else "patch %s") % ref, lambda: self.client.patch(
+            resource, body=dict(patch), name=ref.name, namespace=ref.namespace or None, serialize=False, **kwargs))
+
     def delete(self, ref: ObjectRef, propagation_policy: str = "Background",
                dry_run: bool = False) -> bool:
         """Delete one object; False if it was already gone."""

@@ -29,6 +29,19 @@ def fields_of(value, top=True):
     return {}
 
 
+def merge_patch(target, patch):
+    """RFC 7386: maps merge, a null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
 class FakeCluster:
     host = "https://fake:6443"
 
@@ -107,6 +120,15 @@ class FakeCluster:
         strip = lambda o: {k: v for k, v in o.items() if k != "metadata"}  # noqa: E731
         return strip(a) == strip(b) and a["metadata"].get("labels") == b["metadata"].get("labels")
 
+    def patch(self, ref, patch, field_manager, dry_run=False):
+        self.resource(ref.api_version, ref.kind)
+        self.calls.append(("PATCH-DRYRUN" if dry_run else "PATCH", ref))
+        merged = merge_patch(copy.deepcopy(self.store[ref]), patch)
+        if not dry_run:
+            merged["metadata"]["resourceVersion"] = str(next(self._versions))
+            self.store[ref] = merged
+        return copy.deepcopy(merged)
+
     def delete(self, ref, propagation_policy="Background", dry_run=False):
         self.resource(ref.api_version, ref.kind)
         self.calls.append(("DELETE-DRYRUN" if dry_run else "DELETE", ref))
@@ -127,10 +149,10 @@ class FakeCluster:
         return ref
 
     def writes(self):
-        return [call for call in self.calls if call[0] in ("APPLY", "DELETE")]
+        return [call for call in self.calls if call[0] in ("APPLY", "DELETE", "PATCH")]
 
     def verbs(self):
-        return [verb for verb, _ in self.calls]
+        return [verb for verb, _unused in self.calls]
 
     def reset_calls(self):
         self.calls = []

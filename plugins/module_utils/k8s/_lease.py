@@ -105,6 +105,7 @@ class RunLock:
         self.wait_timeout = wait_timeout
         self.clock = clock or SystemClock()
         self.seen: Tuple[str, int] = ("", 0)
+        self.observed = LeaseState()
         self.held: Optional[LeaseState] = None
         self.lost = ""
         self._stop = threading.Event()
@@ -119,7 +120,8 @@ class RunLock:
     def observe(self) -> None:
         """At the start of the run (and of each restart), with its other reads."""
         if self.held is None:
-            self.seen = LeaseState.of(self.cluster.get(self.ref)).identity()
+            self.observed = LeaseState.of(self.cluster.get(self.ref))
+            self.seen = self.observed.identity()
 
     def before_write(self, ref: ObjectRef) -> None:
         """The cluster's write guard: take the lease before the first write (namespaces may come first:
@@ -192,7 +194,10 @@ class RunLock:
         the lease is no longer ours; errors are left to expiry."""
         self._stop.set()
         with self._mutex:
-            if self.held is None or self.lost:
+            if self.held is None:
+                self._drop_orphan()
+                return
+            if self.lost:
                 return
             try:
                 if self.cluster.get(self.record) is None:
@@ -202,6 +207,18 @@ class RunLock:
             except K8sError:
                 pass  # it expires by itself
             self.held = None
+
+
+    def _drop_orphan(self) -> None:
+        """A lease that a killed run left on a scope which is gone now (the run that found it had nothing
+        left to write): no run would take it again, so it goes."""
+        if not self.observed.resource_version or self.observed.held_by_other(self.holder, times.now()):
+            return
+        try:
+            if self.cluster.get(self.record) is None:
+                self.cluster.delete(self.ref)
+        except K8sError:
+            pass
 
 
 _LOCKS: Dict[ObjectRef, RunLock] = {}

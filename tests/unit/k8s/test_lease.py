@@ -45,7 +45,7 @@ def test_a_lease_is_held_by_another_run_until_it_expires_or_its_process_is_gone(
     assert not state.held_by_other("me", now + datetime.timedelta(seconds=31))
     assert not state.held_by_other("me", now, gone=lambda holder: holder == "other")
     here = holder_identity()
-    host, pid, _ = here.split("/")
+    host, pid, _unused = here.split("/")
     assert int(pid) == os.getpid()
     assert LeaseState.of(lease(here)).held_by_other("me", now), "a live process on this host holds it"
     dead = "%s/%d/abcd" % (host, 2 ** 22 + 12345)  # beyond pid_max: no such process
@@ -67,7 +67,7 @@ def test_the_lease_is_taken_at_the_first_write_and_released_with_the_holder_clea
     run.before_write(CONFIGMAP)
     assert len(cluster.writes()) == 1, "taken once per run"
     cluster.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": RECORD.name,
-                                                                        "namespace": RECORD.namespace}})
+                                                                       "namespace": RECORD.namespace}})
     run.release()
     assert "holderIdentity" not in cluster.get(run.ref)["spec"]
 
@@ -105,13 +105,42 @@ def test_a_lease_taken_by_another_run_after_this_one_read_the_cluster_restarts_i
     run.release()
 
 
-def test_an_expired_lease_of_a_killed_run_is_taken_over():
+def with_a_killed_runs_lease():
     cluster = cluster_with_namespace()
     minute_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=60)
     cluster.put(lease("killed", renewed=minute_ago))
+    return cluster
+
+
+def test_an_expired_lease_of_a_killed_run_is_taken_over():
+    cluster = with_a_killed_runs_lease()
     run = lock(cluster)
     run.observe()
     run.ensure()
     assert cluster.get(run.ref)["spec"]["holderIdentity"] == "me"
     assert cluster.get(run.ref)["spec"]["leaseTransitions"] == 4
     run.release()
+
+
+def test_a_killed_runs_lease_on_a_scope_that_is_gone_is_deleted_by_a_run_with_nothing_to_write():
+    cluster = with_a_killed_runs_lease()
+    run = lock(cluster)
+    run.observe()
+    run.release()  # the scope's record is gone and this run wrote nothing
+    assert cluster.get(run.ref) is None
+
+
+def test_a_live_lease_or_one_of_a_scope_still_there_is_left_alone():
+    cluster = cluster_with_namespace()
+    cluster.put(lease("host-1234-abcd"))  # held, renewed just now
+    run = lock(cluster)
+    run.observe()
+    run.release()
+    assert cluster.get(run.ref)["spec"]["holderIdentity"] == "host-1234-abcd"
+    cluster.put(lease("", transitions=4))
+    cluster.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": RECORD.name,
+                                                                       "namespace": RECORD.namespace}})
+    again = lock(cluster)
+    again.observe()
+    again.release()
+    assert cluster.get(again.ref) is not None and cluster.writes() == []

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: servicemesh.istio contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Labels this collection puts on objects it did not create (namespaces, services).
+"""Labels this collection puts on objects it did not create (namespaces, services, service accounts, pods).
 
 Mesh enrolment (``istio.io/dataplane-mode``), discovery-selector labels and waypoint
 use (``istio.io/use-waypoint``) are fields of the user's objects. Each unit applies
@@ -66,6 +66,14 @@ def namespace_ref(name: str) -> ObjectRef:
 
 def service_ref(name: str, namespace: str) -> ObjectRef:
     return ObjectRef.of("v1", "Service", name, namespace)
+
+
+# The namespaced kinds a label set or a waypoint labels, by the option that lists them.
+NAMESPACED_KINDS = {"services": "Service", "service_accounts": "ServiceAccount", "pods": "Pod"}
+
+
+def namespaced_ref(kind: str, name: str, namespace: str) -> ObjectRef:
+    return ObjectRef.of("v1", kind, name, namespace)
 
 
 # -- input ----------------------------------------------------------------------------------------
@@ -246,16 +254,25 @@ def remove_labelled_unit(cluster: Any, key: UnitKey, options: lifecycle.Options)
 # -- the labels unit (istio_labels) ---------------------------------------------------------------
 
 def targets_from_params(namespaces: Optional[Mapping[str, Any]],
-                        services: Optional[Sequence[Mapping[str, Any]]]) -> List[LabelTarget]:
+                        services: Optional[Sequence[Mapping[str, Any]]],
+                        service_accounts: Optional[Sequence[Mapping[str, Any]]] = None,
+                        pods: Optional[Sequence[Mapping[str, Any]]] = None) -> List[LabelTarget]:
     targets = [LabelTarget(namespace_ref(str(name)), clean_labels(_label_map(labels, "namespaces.%s" % name)))
                for name, labels in (namespaces or {}).items()]
-    for service in services or []:
-        if not service.get("name") or not service.get("namespace"):
-            raise LabelError("services entries need a name and a namespace: %r" % (service,))
-        where = "services[%s/%s].labels" % (service["namespace"], service["name"])
-        targets.append(LabelTarget(service_ref(service["name"], service["namespace"]),
-                                   clean_labels(_label_map(service.get("labels"), where))))
+    for option, entries in (("services", services), ("service_accounts", service_accounts), ("pods", pods)):
+        targets.extend(_namespaced_targets(option, entries or []))
     return merge_targets(targets)
+
+
+def _namespaced_targets(option: str, entries: Sequence[Mapping[str, Any]]) -> List[LabelTarget]:
+    targets = []
+    for entry in entries:
+        if not entry.get("name") or not entry.get("namespace"):
+            raise LabelError("%s entries need a name and a namespace: %r" % (option, entry))
+        where = "%s[%s/%s].labels" % (option, entry["namespace"], entry["name"])
+        targets.append(LabelTarget(namespaced_ref(NAMESPACED_KINDS[option], entry["name"], entry["namespace"]),
+                                   clean_labels(_label_map(entry.get("labels"), where))))
+    return targets
 
 
 def _label_map(labels: Any, where: str) -> Optional[Mapping[str, Any]]:
@@ -286,7 +303,8 @@ def _labels_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome
     cluster = connect(params)
     if params["state"] == "absent":
         return remove_labelled_unit(cluster, key, options)
-    targets = targets_from_params(params.get("namespaces"), params.get("services"))
+    targets = targets_from_params(params.get("namespaces"), params.get("services"), params.get("service_accounts"),
+                                  params.get("pods"))
     return sync_labels(cluster, key, targets, options)
 
 

@@ -38,6 +38,7 @@ USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 REV_LABEL = "istio.io/rev"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 TRAFFIC_TYPES = ("service", "workload", "all", "none")
+ENROLLED = {"Service": "service", "ServiceAccount": "service account", "Pod": "pod"}
 
 
 class WaypointError(IstioError):
@@ -54,6 +55,8 @@ class Waypoint:
     revision: Optional[str] = None
     enroll_namespaces: List[str] = field(default_factory=list)
     enroll_services: List[str] = field(default_factory=list)  # "name" (waypoint's namespace) or "namespace/name"
+    enroll_service_accounts: List[str] = field(default_factory=list)  # the same, for workload traffic
+    enroll_pods: List[str] = field(default_factory=list)
     allowed_namespaces: Optional[List[str]] = None
     allowed_namespace_selector: Optional[Dict[str, Any]] = None
 
@@ -63,6 +66,8 @@ class Waypoint:
                    "service", revision=params.get("revision"),
                    enroll_namespaces=list(params.get("enroll_namespaces") or []),
                    enroll_services=list(params.get("enroll_services") or []),
+                   enroll_service_accounts=list(params.get("enroll_service_accounts") or []),
+                   enroll_pods=list(params.get("enroll_pods") or []),
                    allowed_namespaces=params.get("allowed_namespaces"),
                    allowed_namespace_selector=params.get("allowed_namespace_selector"))
 
@@ -75,33 +80,58 @@ class Waypoint:
         return ObjectRef.of(GATEWAY_API_VERSION, GATEWAY_KIND, self.name, self.namespace)
 
     def service_refs(self) -> List[ObjectRef]:
+        return self._refs("Service", self.enroll_services)
+
+    def workload_refs(self) -> List[ObjectRef]:
+        """The service accounts and pods: they send workload (not service) traffic through the waypoint."""
+        return self._refs("ServiceAccount", self.enroll_service_accounts) + self._refs("Pod", self.enroll_pods)
+
+    def object_refs(self) -> List[ObjectRef]:
+        return self.service_refs() + self.workload_refs()
+
+    def _refs(self, kind: str, items: List[str]) -> List[ObjectRef]:
         refs = []
-        for item in self.enroll_services:
-            namespace, name = item.rpartition("/")[::2]
-            refs.append(labels.service_ref(name, namespace or self.namespace))
+        for item in items:
+            parts = item.split("/")
+            if len(parts) > 2:
+                raise WaypointError("enrolled %s %r must be a name or namespace/name" % (ENROLLED[kind], item))
+            namespace, name = parts if len(parts) == 2 else (self.namespace, parts[0])
+            refs.append(labels.namespaced_ref(kind, name, namespace or self.namespace))
         return refs
 
     def enrolled_namespaces(self) -> List[str]:
         """The namespaces of everything that sends its traffic through the waypoint."""
-        return sorted(set(self.enroll_namespaces) | {ref.namespace for ref in self.service_refs()})
+        return sorted(set(self.enroll_namespaces) | {ref.namespace for ref in self.object_refs()})
 
 
 # -- input ----------------------------------------------------------------------------------------
+
+def validate_object_name(ref: ObjectRef, what: str) -> None:
+    """Services are named by DNS labels; service accounts and pods by DNS subdomains (dots allowed)."""
+    if ref.kind == "Service" or not isinstance(ref.name, str) or len(ref.name) > 253:
+        validate_dns_label(ref.name, what)
+        return
+    for part in ref.name.split("."):
+        validate_dns_label(part, what)
+
 
 def validate(waypoint: Waypoint) -> None:
     validate_dns_label(waypoint.name, "waypoint name")
     for name in waypoint.enrolled_namespaces():
         validate_dns_label(name, "enrolled namespace")
-    for ref in waypoint.service_refs():
-        validate_dns_label(ref.name, "enrolled service")
+    for ref in waypoint.object_refs():
+        validate_object_name(ref, "enrolled %s" % ENROLLED[ref.kind])
     if waypoint.traffic_for not in TRAFFIC_TYPES:
         raise WaypointError("waypoint_for must be one of %s" % ", ".join(TRAFFIC_TYPES))
-    if waypoint.traffic_for == "none" and (waypoint.enroll_namespaces or waypoint.enroll_services):
-        raise WaypointError("a waypoint for no traffic (waypoint_for: none) cannot have namespaces or services "
-                            "enrolled")
+    if waypoint.traffic_for == "none" and (waypoint.enroll_namespaces or waypoint.object_refs()):
+        raise WaypointError("a waypoint for no traffic (waypoint_for: none) cannot have namespaces, services, "
+                            "service accounts or pods enrolled")
     if waypoint.enroll_services and waypoint.traffic_for == "workload":
         raise WaypointError("services cannot use a waypoint for workload traffic; set waypoint_for to service "
                             "or all")
+    if waypoint.workload_refs() and waypoint.traffic_for == "service":
+        raise WaypointError("pods and service accounts send workload traffic, which a waypoint for service "
+                            "traffic does not take; set waypoint_for to workload or all")
     if waypoint.allowed_namespaces is not None and waypoint.allowed_namespace_selector is not None:
         raise WaypointError("allowed_namespaces and allowed_namespace_selector are mutually exclusive")
     if waypoint.allowed_namespaces is None:
@@ -155,7 +185,7 @@ def use_labels(waypoint: Waypoint, namespace: str) -> Dict[str, str]:
 def enrolment(waypoint: Waypoint) -> List[labels.LabelTarget]:
     targets = [labels.LabelTarget(labels.namespace_ref(name), use_labels(waypoint, name))
                for name in waypoint.enroll_namespaces]
-    targets += [labels.LabelTarget(ref, use_labels(waypoint, ref.namespace)) for ref in waypoint.service_refs()]
+    targets += [labels.LabelTarget(ref, use_labels(waypoint, ref.namespace)) for ref in waypoint.object_refs()]
     return labels.merge_targets(targets)
 
 

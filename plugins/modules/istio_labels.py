@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: istio_labels
-short_description: Put mesh labels on namespaces and services, and take back exactly those
+short_description: Put mesh labels on namespaces, services, service accounts and pods, and take back exactly those
 version_added: 0.1.0
 description:
   - For ambient enrolment (C(istio.io/dataplane-mode=ambient)), discovery-selector labels and the like on
@@ -15,7 +15,7 @@ description:
     patch of just those labels. The set is recorded in the ConfigMap C(servicemesh-istio-labels-<name>) in
     O(record_namespace).
   - A later run takes back the labels of objects no longer listed; O(state=absent) takes back all of them. Only
-    labels no one else also set are removed; namespaces and services are never created or deleted.
+    labels no one else also set are removed; the labelled objects are never created or deleted.
   - Every object must exist, and a label another owner set to a different value is refused (before any write)
     unless O(force_conflicts).
 author: servicemesh.istio maintainers (@servicemesh-istio)
@@ -52,6 +52,43 @@ options:
     suboptions:
       name:
         description: The service.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace.
+        type: str
+        required: true
+      labels:
+        description: The labels.
+        type: dict
+        required: true
+  service_accounts:
+    description: Labels per service account (for example C(istio.io/use-waypoint)), as for O(services).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The service account.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace.
+        type: str
+        required: true
+      labels:
+        description: The labels.
+        type: dict
+        required: true
+  pods:
+    description:
+      - Labels per pod, as for O(services). A pod that its controller replaces comes back without them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The pod.
         type: str
         required: true
       namespace:
@@ -101,6 +138,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHA
 from ansible_collections.servicemesh.istio.plugins.module_utils._labels import run_labels
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
+# services, service accounts and pods: each entry names one object and its labels
 SERVICE = {"name": {"type": "str", "required": True}, "namespace": {"type": "str", "required": True},
            "labels": {"type": "dict", "required": True}}
 
@@ -112,7 +150,9 @@ def main():
             record_namespace={"type": "str", "default": "istio-system"},
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             namespaces={"type": "dict", "default": {}},
-            services={"type": "list", "elements": "dict", "default": [], "options": SERVICE}),
+            services={"type": "list", "elements": "dict", "default": [], "options": SERVICE},
+            service_accounts={"type": "list", "elements": "dict", "default": [], "options": SERVICE},
+            pods={"type": "list", "elements": "dict", "default": [], "options": SERVICE}),
         supports_check_mode=True,
     )
     run_labels(module)

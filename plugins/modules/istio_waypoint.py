@@ -6,18 +6,18 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: istio_waypoint
-short_description: Install or remove an ambient mode waypoint proxy and enrol namespaces and services in it
+short_description: Install or remove an ambient mode waypoint proxy and enrol namespaces and workloads in it
 version_added: 0.1.0
 description:
   - Applies a Gateway API C(Gateway) of class C(istio-waypoint) with the HBONE listener C(mesh) on port 15008 and
     the label C(istio.io/waypoint-for); istiod deploys the waypoint proxy for it.
-  - Enrols namespaces and services by labelling them C(istio.io/use-waypoint=<name>), plus
+  - Enrols namespaces, services, service accounts and pods by labelling them C(istio.io/use-waypoint=<name>), plus
     C(istio.io/use-waypoint-namespace=<namespace>) when they are in another namespace than the waypoint. Those
     namespaces are let in through the listener's C(allowedRoutes) unless O(allowed_namespaces) or
     O(allowed_namespace_selector) say otherwise.
   - The labels are applied once the waypoint is programmed, under a field manager of this waypoint's own, as a
     patch of just those labels. Removal, or dropping an entry, takes back exactly the labels this waypoint added
-    (a label also set by someone else stays); namespaces and services are never created or deleted.
+    (a label also set by someone else stays); the labelled objects are never created or deleted.
   - Needs the Kubernetes Gateway API CRDs; fails before any write when C(Gateway) is not served.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
@@ -54,6 +54,22 @@ options:
     default: []
   enroll_services:
     description: Services whose traffic goes through the waypoint, as C(name) (in O(namespace)) or C(namespace/name).
+    type: list
+    elements: str
+    default: []
+  enroll_service_accounts:
+    description:
+      - Service accounts whose workloads send their traffic through the waypoint, as C(name) (in O(namespace)) or
+        C(namespace/name). This is workload traffic, so O(waypoint_for) must be C(workload) or C(all).
+    type: list
+    elements: str
+    default: []
+  enroll_pods:
+    description:
+      - Pods whose traffic goes through the waypoint, as C(name) (in O(namespace)) or C(namespace/name); workload
+        traffic, as for O(enroll_service_accounts).
+      - The label is on the pod itself, so a pod that its controller replaces comes back without it; label the
+        service account (or the pod template) for workloads that are recreated.
     type: list
     elements: str
     default: []
@@ -94,6 +110,13 @@ EXAMPLES = r"""
   servicemesh.istio.istio_waypoint:
     namespace: bookinfo
     enroll_services: [reviews]
+
+- name: The workloads running as the ratings service account, through a waypoint for workload traffic
+  servicemesh.istio.istio_waypoint:
+    name: waypoint-workloads
+    namespace: bookinfo
+    waypoint_for: workload
+    enroll_service_accounts: [bookinfo-ratings]
 """
 
 RETURN = r"""
@@ -106,12 +129,12 @@ namespace:
   returned: always
   type: str
 enrolled:
-  description: The namespaces and services labelled to use the waypoint, with their labels.
+  description: The namespaces, services, service accounts and pods labelled to use the waypoint, with their labels.
   returned: when state is present
   type: list
   elements: dict
 objects:
-  description: One entry per object (the Gateway, the labelled namespaces and services, the record) with its action.
+  description: One entry per object (the Gateway, the labelled objects, the record) with its action.
   returned: always
   type: list
   elements: dict
@@ -137,6 +160,8 @@ def main():
             waypoint_for={"type": "str", "choices": ["service", "workload", "all", "none"], "default": "service"},
             revision={"type": "str"}, enroll_namespaces={"type": "list", "elements": "str", "default": []},
             enroll_services={"type": "list", "elements": "str", "default": []},
+            enroll_service_accounts={"type": "list", "elements": "str", "default": []},
+            enroll_pods={"type": "list", "elements": "str", "default": []},
             allowed_namespaces={"type": "list", "elements": "str"}, allowed_namespace_selector={"type": "dict"}),
         mutually_exclusive=[("allowed_namespaces", "allowed_namespace_selector")],
         supports_check_mode=True,

@@ -38,14 +38,22 @@ pytestmark = pytest.mark.integration
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "ambient.yml")
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
-CRDS = os.path.join(ROOT, "tests", "fixtures", "gateway-api", "crds.yaml")
+# the tests' own Gateway API bundles, of the upstream channels' kinds and size (tests/fixtures/gateway-api)
+STANDARD_CRDS = os.path.join(ROOT, "tests", "fixtures", "gateway-api", "standard-install.yaml")
+EXPERIMENTAL_CRDS = os.path.join(ROOT, "tests", "fixtures", "gateway-api", "experimental-install.yaml")
+GATEWAY_API_POLICY = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/" \
+                     "gateway-api-channel.servicemesh-istio.test"
 GATEWAYS = "/apis/gateway.networking.k8s.io/v1/gateways"
 AGENT_NAMESPACES = {"istio-cni": "cni", "ztunnel": "ztunnel"}
 WAYPOINTS = [
     {"namespace": "bookinfo", "enroll_namespaces": ["bookinfo"]},
-    # cross-namespace: curl's traffic goes through the waypoint in shared
-    {"name": "waypoint-shared", "namespace": "shared", "enroll_namespaces": ["curl"], "waypoint_for": "all"},
+    # cross-namespace: curl's traffic goes through the waypoint in shared, and so does that of one service
+    # account's workloads and of one pod in bookinfo
+    {"name": "waypoint-shared", "namespace": "shared", "enroll_namespaces": ["curl"], "waypoint_for": "all",
+     "enroll_service_accounts": ["bookinfo/reviews"], "enroll_pods": ["bookinfo/ratings-0"]},
 ]
+SERVICE_ACCOUNT = "/api/v1/namespaces/bookinfo/serviceaccounts/reviews"
+POD = "/api/v1/namespaces/bookinfo/pods/ratings-0"
 
 
 @pytest.fixture
@@ -56,7 +64,18 @@ def cluster(k8s_cluster):
     k8s_cluster.simulate_pods("DaemonSet", "ztunnel", "ztunnel")
     for name in ("bookinfo", "curl", "shared", "untouched"):
         create_namespace(k8s_cluster, name, {"team": "a"})
+    create(k8s_cluster, "/api/v1/namespaces/bookinfo/serviceaccounts",
+           {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reviews"}})
+    create(k8s_cluster, "/api/v1/namespaces/bookinfo/pods",
+           {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ratings-0"},
+            "spec": {"serviceAccountName": "reviews", "automountServiceAccountToken": False, "nodeName": "node-1",
+                     "containers": [{"name": "ratings", "image": "ratings"}]}})
     return k8s_cluster
+
+
+def create(cluster, path, body):
+    status, _, answer = cluster.http("POST", path, body)
+    assert status == 201, answer
 
 
 def create_namespace(cluster, name, labels=None):
@@ -89,8 +108,10 @@ def istiod_programs_waypoints(cluster):
         while not stop.wait(0.2):
             for gateway in (get(cluster, GATEWAYS) or {}).get("items") or []:
                 meta = gateway["metadata"]
-                if (gateway.get("status") or {}).get("conditions") or \
-                        gateway["spec"].get("gatewayClassName") != "istio-waypoint":
+                # the Gateway API's default status says Programmed Unknown until a controller answers
+                programmed = [c for c in (gateway.get("status") or {}).get("conditions") or []
+                              if c["type"] == "Programmed" and c["status"] == "True"]
+                if programmed or gateway["spec"].get("gatewayClassName") != "istio-waypoint":
                     continue
                 condition = {"type": "Programmed", "status": "True", "reason": "Programmed", "message": "test",
                              "observedGeneration": meta.get("generation", 1),
@@ -109,7 +130,7 @@ def istiod_programs_waypoints(cluster):
 
 def ambient(cluster, args=None, **extra):
     extra_vars = {"istio_kubeconfig": cluster.kubeconfig, "istio_context": cluster.context,
-                  "istio_chart_dir": CHARTS, "istio_version": "v1.29.6", "istio_gateway_api_crds_file": CRDS,
+                  "istio_chart_dir": CHARTS, "istio_version": "v1.29.6", "istio_gateway_api_crds_file": STANDARD_CRDS,
                   "istio_ambient_namespaces": ["bookinfo", "curl"], "istio_discovery_labels": {"istio-discovery":
                                                                                              "enabled"},
                   "istio_waypoints": WAYPOINTS, "istio_wait_timeout": 60}
@@ -159,7 +180,8 @@ def write_order(writes):
 def test_ambient_install_rerun_upgrade_and_removal(cluster):
     user_gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
                     "metadata": {"name": "mine", "namespace": "untouched"},
-                    "spec": {"gatewayClassName": "someone-elses", "listeners": []}}
+                    "spec": {"gatewayClassName": "someone-elses",
+                             "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
 
     since = cluster.last_request()
     predicted = ambient(cluster, args=["--check", "--diff"])
@@ -187,9 +209,20 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     shared = get(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/shared/gateways/waypoint-shared")
     assert shared["metadata"]["labels"]["istio.io/waypoint-for"] == "all"
     assert shared["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] == {
-        "matchLabels": {"kubernetes.io/metadata.name": "curl"}}
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["bookinfo", "curl"]}]}
+    for path in (SERVICE_ACCOUNT, POD):
+        assert get(cluster, path)["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint-shared",
+                                                           "istio.io/use-waypoint-namespace": "shared"}, path
     assert [c["type"] for c in shared["status"]["conditions"]] == ["Programmed"]
-    cluster.http("POST", "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways", user_gateway)
+    create(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways", user_gateway)
+    # the standard channel: its CRDs were waited for (Established), its admission policy was not (no condition)
+    gateway_api = task_result(first, "Gateway API CRDs")
+    assert gateway_api["changed"] and sorted(gateway_api["crds"]) == sorted(
+        "%s.gateway.networking.k8s.io" % plural for plural in ("gatewayclasses", "gateways", "httproutes",
+                                                              "grpcroutes", "referencegrants"))
+    assert sorted(gateway_api["waited_for"]) == sorted("CustomResourceDefinition.apiextensions.k8s.io %s" % name
+                                                       for name in gateway_api["crds"])
+    assert get(cluster, GATEWAY_API_POLICY)["spec"]["validations"]
 
     since = cluster.last_request()
     second = ambient(cluster)
@@ -197,9 +230,15 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     assert cluster.writes(since) == []
 
     since = cluster.last_request()
-    upgrade = ambient(cluster, istio_version="v1.30.3", istio_ztunnel_node_rollout=True)
+    upgrade = ambient(cluster, istio_version="v1.30.3", istio_ztunnel_node_rollout=True,
+                      istio_gateway_api_crds_file=EXPERIMENTAL_CRDS)
     assert upgrade.ok, upgrade.stdout[-4000:]
     assert write_order(cluster.writes(since)) == ["cp", "cni", "ztunnel"]
+    # the experimental channel over the standard one: more kinds, the same ones upgraded
+    assert get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/tlsroutes.gateway.networking.k8s.io")
+    gateways_crd = get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                                "gateways.gateway.networking.k8s.io")
+    assert gateways_crd["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "experimental"
     ztunnel = daemonset(cluster, "ztunnel", "ztunnel")
     assert ztunnel["metadata"]["labels"]["app.kubernetes.io/version"] == "1.30.3"
     assert ztunnel["spec"]["updateStrategy"]["type"] == "OnDelete"
@@ -212,6 +251,12 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     assert {c["image"] for p in pods for c in p["spec"]["containers"]} == {
         "registry.istio.io/release/ztunnel:1.30.3-distroless"}
 
+    since = cluster.last_request()
+    rerun = ambient(cluster, istio_version="v1.30.3", istio_ztunnel_node_rollout=True,
+                    istio_gateway_api_crds_file=EXPERIMENTAL_CRDS)
+    assert rerun.ok and rerun.stats()["changed"] == 0, rerun.stdout[-3000:]
+    assert cluster.writes(since) == []
+
     removal = ambient(cluster, istio_version="v1.30.3", istio_state="absent")
     assert removal.ok, removal.stdout[-4000:]
     assert daemonset(cluster, "ztunnel", "ztunnel") is None
@@ -221,6 +266,8 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     assert get(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways/mine") is not None
     assert labels_of(cluster, "bookinfo") == {"kubernetes.io/metadata.name": "bookinfo", "team": "a"}
     assert labels_of(cluster, "curl") == {"kubernetes.io/metadata.name": "curl", "team": "a"}
+    for path in (SERVICE_ACCOUNT, POD):
+        assert not get(cluster, path)["metadata"].get("labels"), path
     for namespace in ("istio-system", "istio-cni", "ztunnel", "bookinfo", "shared", "untouched"):
         assert get(cluster, "/api/v1/namespaces/%s" % namespace) is not None
     assert get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
@@ -244,6 +291,21 @@ def test_refused_before_any_write(cluster, extra, message):
     since = cluster.last_request()
     assert message in failure(ambient(cluster, **extra))
     assert cluster.writes(since) == []
+
+
+def test_bad_gateway_api_bundle_is_refused_before_anything_is_installed(cluster, tmp_path):
+    """A CEL rule the API server cannot compile: its dry run refuses the bundle before the control plane goes in."""
+    with open(STANDARD_CRDS, encoding="utf-8") as handle:
+        text = handle.read()
+    rule = "self.all(l1, self.exists_one(l2, l1.name == l2.name))"
+    assert rule in text
+    bad = tmp_path / "bad-install.yaml"
+    bad.write_text(text.replace(rule, "self.all(l1, self.exists_one(l2, l1.nosuchfield == l2.name))", 1))
+    since = cluster.last_request()
+    output = failure(ambient(cluster, istio_gateway_api_crds_file=str(bad)))
+    assert "Check the Gateway API CRDs (server dry run)" in output and "nosuchfield" in output, output[-3000:]
+    assert cluster.writes(since) == []
+    assert get(cluster, "/apis/apps/v1/namespaces/istio-system/deployments/istiod") is None
 
 
 def connect_to(cluster):

@@ -19,7 +19,7 @@ from tests.unit.k8s.fake_cluster import FakeCluster
 
 OPTIONS = lifecycle.Options(wait=False)
 GATEWAY = ("gateway.networking.k8s.io", "Gateway")
-LABELLED_KINDS = ("Namespace", "Service")
+LABELLED_KINDS = ("Namespace", "Service", "ServiceAccount", "Pod")
 
 
 def _label_fields(keys):
@@ -76,6 +76,9 @@ def cluster():
         fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"team": "a"}}})
     fake.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo"},
               "spec": {"ports": [{"port": 9080}]}})
+    fake.put({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reviews", "namespace": "bookinfo"}})
+    fake.put({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cart-0", "namespace": "shop"},
+              "spec": {"containers": [{"name": "cart", "image": "cart"}]}})
     return fake
 
 
@@ -124,6 +127,10 @@ def test_cross_namespace_use_is_allowed_by_selector(params, selector):
     ({"enroll_namespaces": ["default"], "allowed_namespaces": ["shop"]}, "default are enrolled but not in allowed"),
     ({"name": "Bad_Name"}, "not a DNS-1123 label"),
     ({"enroll_services": ["shop/Bad_Service"]}, "enrolled service"),
+    ({"enroll_pods": ["cart-0"]}, "pods and service accounts send workload traffic"),
+    ({"waypoint_for": "none", "enroll_service_accounts": ["reviews"]}, "waypoint_for: none"),
+    ({"waypoint_for": "all", "enroll_pods": ["shop/Cart_0"]}, "enrolled pod"),
+    ({"waypoint_for": "all", "enroll_service_accounts": ["a/b/c"]}, "enrolled service account"),
 ])
 def test_bad_input_is_refused_before_any_request(cluster, params, message):
     with pytest.raises(IstioError, match=message):
@@ -163,6 +170,34 @@ def test_check_mode_predicts_without_writing(cluster):
     assert "istio.io/use-waypoint" not in ns_labels(cluster, "bookinfo")
     assert list(outcome.diff()["after"]) == ["Gateway.gateway.networking.k8s.io bookinfo/waypoint",
                                                          "Namespace bookinfo"]
+
+
+def sa_and_pod(cluster):
+    return [cluster.get(ObjectRef.of("v1", "ServiceAccount", "reviews", "bookinfo")),
+            cluster.get(ObjectRef.of("v1", "Pod", "cart-0", "shop"))]
+
+
+def test_service_accounts_and_pods_use_the_waypoint(cluster):
+    params = {"waypoint_for": "workload", "enroll_service_accounts": ["reviews"], "enroll_pods": ["shop/cart-0"]}
+    predicted = install(cluster, lifecycle.Options(check_mode=True, wait=False), **params)
+    assert cluster.writes() == []
+    assert sorted(predicted.diff()["after"]) == ["Gateway.gateway.networking.k8s.io bookinfo/waypoint",
+                                                 "Pod shop/cart-0", "ServiceAccount bookinfo/reviews"]
+    assert install(cluster, **params).changed
+    account, pod = sa_and_pod(cluster)
+    assert account["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint"}
+    assert pod["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint",
+                                         "istio.io/use-waypoint-namespace": "bookinfo"}
+    # the pod's namespace is let in; the service account's is the waypoint's own
+    listener = cluster.get(gateway_ref())["spec"]["listeners"][0]
+    assert listener["allowedRoutes"]["namespaces"]["selector"] == {
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["bookinfo", "shop"]}]}
+    cluster.reset_calls()
+    assert not install(cluster, **params).changed and cluster.writes() == []
+    assert install(cluster, waypoint_for="workload", enroll_service_accounts=["reviews"]).changed
+    assert not sa_and_pod(cluster)[1]["metadata"].get("labels")
+    waypoints.remove_waypoint(cluster, "waypoint", "bookinfo", OPTIONS)
+    assert [obj["metadata"].get("labels") or {} for obj in sa_and_pod(cluster)] == [{}, {}]
 
 
 def test_dropped_enrolment_is_taken_back(cluster):
@@ -258,6 +293,18 @@ def test_label_sets_do_not_take_each_others_labels(cluster):
                                               "istio.io/use-waypoint": "waypoint"}
     labels.remove_labelled_unit(cluster, KEY, OPTIONS)
     assert ns_labels(cluster, "bookinfo") == {"team": "a", "istio.io/use-waypoint": "waypoint"}
+
+
+def test_labels_unit_labels_service_accounts_and_pods(cluster):
+    wanted = labels.targets_from_params({}, [], service_accounts=[
+        {"name": "reviews", "namespace": "bookinfo", "labels": {"istio.io/use-waypoint": "w"}}],
+        pods=[{"name": "cart-0", "namespace": "shop", "labels": {"istio.io/use-waypoint": "w"}}])
+    assert labels.sync_labels(cluster, KEY, wanted, OPTIONS).changed
+    assert [obj["metadata"]["labels"] for obj in sa_and_pod(cluster)] == [{"istio.io/use-waypoint": "w"}] * 2
+    cluster.reset_calls()
+    assert not labels.sync_labels(cluster, KEY, wanted, OPTIONS).changed and cluster.writes() == []
+    labels.remove_labelled_unit(cluster, KEY, OPTIONS)
+    assert [obj["metadata"].get("labels") or {} for obj in sa_and_pod(cluster)] == [{}, {}]
 
 
 def test_labels_unit_is_idempotent_and_prunes(cluster):

@@ -8,7 +8,7 @@ says what is missing; it ends up in WaitTimeout messages.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 Readiness = Tuple[bool, str]
 LiveObject = Optional[Mapping[str, Any]]
@@ -116,3 +116,17 @@ def absent(obj: LiveObject) -> Readiness:
     if finalizers:
         return False, "still present, waiting for finalizers %s" % ", ".join(finalizers)
     return False, "still present"
+
+
+# Kinds whose objects report readiness through a condition, with the predicate that reads it. Objects of
+# other kinds (ValidatingAdmissionPolicies and their bindings, for one) have no such condition: a wait for
+# one would never end, so there is nothing to wait for once the server has taken them.
+CONDITION_READINESS = {
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_established,
+}
+
+
+def readiness_of(obj: Mapping[str, Any]) -> Optional[Callable[[LiveObject], Readiness]]:
+    """The predicate telling when ``obj`` (a manifest) is ready, or None when it is ready once applied."""
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    return CONDITION_READINESS.get((group, obj.get("kind")))

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import Readiness
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import Readiness, readiness_of
 
 Predicate = Callable[[Optional[Mapping[str, Any]]], Readiness]
 
@@ -57,3 +57,13 @@ def wait_until(cluster: Any, checks: Sequence[Check], timeout: float, interval: 
             raise WaitTimeout(timeout, [(str(check.ref), reason) for check, reason in still])
         clock.sleep(min(interval, remaining))
         pending = [check for check, _reason in still]
+
+
+def readiness_checks(objects: Sequence[Mapping[str, Any]]) -> List[Check]:
+    """A check for each object that reports readiness through a condition (``_readiness.readiness_of``)."""
+    checks = []
+    for obj in objects:
+        predicate = readiness_of(obj)
+        if predicate is not None:
+            checks.append(Check(ObjectRef.from_object(obj), predicate))
+    return checks

@@ -29,7 +29,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
     tag_objects, takes_default_validator)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import validate_tag_name
 from ansible_collections.servicemesh.istio.plugins.module_utils._selectors import (
-    discovery_selectors, selectors_overlap)
+    discovery_selectors, overlap_refusal, selectors_overlap, shared_namespaces)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
@@ -250,19 +250,27 @@ def _check_no_tag_named(cluster: Any, name: str) -> None:
 
 
 def check_selector_overlap(cluster: Any, control_plane: ControlPlane, plan: RevisionPlan) -> None:
-    """Several meshes in one cluster must not watch the same namespaces (the reference leaves this to luck)."""
+    """Several meshes in one cluster must not watch the same namespace (the reference leaves this to luck).
+
+    Only namespaces both select are refused; the namespaces are read only for selectors that could overlap."""
+    namespaces = None
     for record in inventory.list_records(cluster, kind=REVISION):
         same = (record.metadata.get("controlPlane"), record.key.namespace) == (control_plane.name, plan.namespace)
         theirs, ours = watched_cluster(record.metadata.get("values") or {}), watched_cluster(plan.values)
         if same or is_remote(record) or (theirs and ours and theirs != ours):
             continue  # an external istiod watches another cluster's namespaces
-        if selectors_overlap(discovery_selectors(plan.values), discovery_selectors(record.metadata.get("values"))):
-            raise LifecycleError(
-                "the discovery selectors of control plane %r (namespace %s) overlap those of control plane %r "
-                "(revision %s, namespace %s); give each mesh meshConfig.discoverySelectors that select disjoint "
-                "namespaces, or set allow_selector_overlap"
-                % (control_plane.name, plan.namespace, record.metadata.get("controlPlane"), record.key.name,
-                   record.key.namespace))
+        mine, others = discovery_selectors(plan.values), discovery_selectors(record.metadata.get("values"))
+        if not selectors_overlap(mine, others):
+            continue
+        if namespaces is None:
+            namespaces = {item["metadata"]["name"]: (item["metadata"].get("labels") or {})
+                          for item in cluster.list("v1", "Namespace")}
+        shared = shared_namespaces(mine, others, namespaces)
+        if shared:
+            raise LifecycleError(overlap_refusal(
+                "control plane %r (namespace %s)" % (control_plane.name, plan.namespace),
+                "control plane %r (revision %s, namespace %s)" % (record.metadata.get("controlPlane"),
+                                                                  record.key.name, record.key.namespace), shared))
 
 
 DEFAULT_VALIDATOR = ObjectRef.of("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",

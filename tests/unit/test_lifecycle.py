@@ -136,8 +136,22 @@ def test_overlapping_discovery_selectors_are_refused(cluster, renderer):
     mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
     install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
     install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
-    with pytest.raises(lifecycle.LifecycleError, match="overlap those of control plane 'blue'"):
+    label(cluster, "apps", mesh="blue")
+    # red has no selectors, so it watches apps, which blue selects; green selects no namespace of this cluster
+    with pytest.raises(lifecycle.LifecycleError, match="of control plane 'blue' .* both select namespaces apps, "
+                                                       ".*allow_selector_overlap: true"):
         install(cluster, renderer, name="red", namespace="apps", version="v1.30.3")
+
+
+def test_selectors_that_could_overlap_but_select_no_common_namespace_are_allowed(cluster, renderer):
+    blue = {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": "blue"}}]}}
+    team = {"meshConfig": {"discoverySelectors": [{"matchLabels": {"team": "x"}}]}}
+    install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=blue)
+    label(cluster, "apps", team="x")
+    assert install(cluster, renderer, name="team", namespace="other", version="v1.30.3", values=team).changed
+    label(cluster, "apps", team="x", mesh="blue")
+    with pytest.raises(lifecycle.LifecycleError, match="both select namespaces apps"):
+        install(cluster, renderer, name="team", namespace="other", version="v1.30.3", values=team)
 
 
 def test_prune_without_a_control_plane_is_a_no_op(cluster):

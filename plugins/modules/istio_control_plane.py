@@ -94,8 +94,10 @@ options:
     default: false
   allow_selector_overlap:
     description:
-      - Install even when another control plane in the cluster watches namespaces this one's
-        C(meshConfig.discoverySelectors) could also select.
+      - Install even when a namespace of the cluster is selected both by this control plane's
+        C(meshConfig.discoverySelectors) and by another control plane's (a control plane without selectors
+        selects all). Without it that is refused, naming the namespaces; selectors that could select the same
+        namespace but have none in common on the cluster are allowed.
     type: bool
     default: false
 seealso:

@@ -94,6 +94,14 @@ CASES = [
     ("istio_waypoint", {"namespace": "app", "name": "Bad Name"}, "Bad Name"),
     ("istio_waypoint", {"namespace": "app", "allowed_namespaces": ["a"], "allowed_namespace_selector": {}},
      "allowed_namespaces"),
+    ("istio_waypoint", {"namespace": "app", "enroll_pods": ["web-0"]}, "waypoint_for to workload or all"),
+    ("istio_waypoint", {"namespace": "app", "waypoint_for": "all", "enroll_service_accounts": ["a/b/c"]},
+     "enrolled service account 'a/b/c'"),
+    ("istio_labels", {"pods": [{"name": "web-0", "namespace": "app"}]}, "labels"),
+    # istio_gateway_api
+    ("istio_gateway_api", {}, "src"),
+    ("istio_gateway_api", {"src": "/nonexistent/bundle.yaml"}, "/nonexistent/bundle.yaml"),
+    ("istio_gateway_api", {"src": os.path.join(ROOT, "galaxy.yml")}, "has no metadata.name"),
     # istio_cacerts and istio_remote_secret
     ("istio_cacerts", {"key_size": 1024}, "key_size"),
     ("istio_cacerts", {"validity_days": 0}, "validity_days must be more than 0"),

@@ -64,4 +64,14 @@ options:
       - For ambient control planes, the namespace ztunnel runs in; C(pilot.trustedZtunnelNamespace) is set
         from it, and a different value in O(values) is an error.
     type: str
+  dual_stack:
+    description:
+      - Run the control plane on both IP families (a dual-stack cluster, Kubernetes 1.23 or later), as the
+        reference operator's dual-stack guide sets by hand in its values. Sets C(pilot.env.ISTIO_DUAL_STACK) and
+        C(meshConfig.defaultConfig.proxyMetadata.ISTIO_DUAL_STACK) to C("true"), and C(ipFamilyPolicy=RequireDualStack)
+        with C(ipFamilies=[IPv4, IPv6]) on istiod's Service (C(pilot.*)), the revision tags' Services and a remote
+        profile's istiod Service (C(global.*)).
+      - O(values) setting any of those keys win. Set back to false, the next run renders none of them.
+    type: bool
+    default: false
 """

@@ -33,6 +33,7 @@ CONTROL_PLANE_ARGS: Dict[str, Any] = {
                  "choices": ["kubernetes", "openshift", "gke", "k3d", "k3s", "microk8s", "minikube"]},
     "revision": {"type": "str"},
     "ztunnel_namespace": {"type": "str"},
+    "dual_stack": {"type": "bool", "default": False},
 }
 
 

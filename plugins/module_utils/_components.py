@@ -28,13 +28,14 @@ COMPONENT_KEYS: Dict[str, frozenset] = {
     "istiod": frozenset(),
     "cni": frozenset({"namespace", "profile", "values"}),
     "ztunnel": frozenset({"namespace", "values"}),
-    "gateway": frozenset({"name", "namespace", "values", "preset", "network", "expose_services", "expose_istiod"}),
+    "gateway": frozenset({"name", "namespace", "values", "preset", "network", "expose_services", "expose_istiod",
+                          "dual_stack"}),
     "revision_tag": frozenset({"tag"}),
 }
 COMPONENTS = tuple(COMPONENT_KEYS)
 _BOOL, _STR, _MAP = (bool, "a boolean"), (str, "a string"), (dict, "a mapping")
-KEY_TYPES = {"include_crds": _BOOL, "expose_services": _BOOL, "expose_istiod": _MAP, "tag": _STR, "name": _STR,
-             "namespace": _STR, "profile": _STR, "preset": _STR, "network": _STR}
+KEY_TYPES = {"include_crds": _BOOL, "expose_services": _BOOL, "dual_stack": _BOOL, "expose_istiod": _MAP,
+             "tag": _STR, "name": _STR, "namespace": _STR, "profile": _STR, "preset": _STR, "network": _STR}
 
 
 def _check_key_types(entry: Dict[str, Any]) -> None:
@@ -75,8 +76,11 @@ def _base(renderer: ManifestRenderer, plan: RevisionPlan, include_crds: bool) ->
 
 
 def _gateway(renderer: ManifestRenderer, plan: RevisionPlan, entry: Dict[str, Any]) -> Rendered:
-    request = gateway.GatewayRequest.from_params(dict(entry, namespace=entry.get("namespace") or plan.namespace,
-                                                      revision=plan.name))
+    # a dual-stack control plane's gateways are dual-stack unless the entry says otherwise
+    dual_stack = entry.get("dual_stack")
+    request = gateway.GatewayRequest.from_params(dict(
+        entry, namespace=entry.get("namespace") or plan.namespace, revision=plan.name,
+        dual_stack=istiovalues.is_dual_stack(plan.values) if dual_stack is None else dual_stack))
     rendered, exposed = gateway.render_gateway(renderer, plan.version, request)
     rendered.objects = rendered.objects + exposed
     return rendered

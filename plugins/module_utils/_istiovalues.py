@@ -55,7 +55,8 @@ VALUE_TYPES: Dict[str, str] = {
     "pilot.replicaCount": _INT, "pilot.env": _MAP, "pilot.cni": _MAP, "pilot.cni.enabled": _BOOL,
     "pilot.trustedZtunnelNamespace": _STR, "pilot.resources": _MAP, "pilot.nodeSelector": _MAP,
     "pilot.tolerations": _LIST, "pilot.podAnnotations": _MAP, "pilot.extraContainerArgs": _LIST,
-    "pilot.hub": _STR, "pilot.image": _STR, "pilot.variant": _STR,
+    "pilot.hub": _STR, "pilot.image": _STR, "pilot.variant": _STR, "pilot.ipFamilyPolicy": _STR,
+    "pilot.ipFamilies": _LIST, "global.ipFamilyPolicy": _STR, "global.ipFamilies": _LIST,
     "meshConfig": _MAP, "meshConfig.discoverySelectors": _LIST, "meshConfig.defaultConfig": _MAP,
     "meshConfig.trustDomain": _STR, "meshConfig.accessLogFile": _STR, "meshConfig.extensionProviders": _LIST,
     "sidecarInjectorWebhook": _MAP, "sidecarInjectorWebhook.enableNamespacesByDefault": _BOOL,
@@ -253,13 +254,41 @@ def layer_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]
     return merged
 
 
+# Dual-stack, as the reference operator's guide sets it by hand: istiod and the proxies told to use both IP
+# families, and the Services asked for an address of each (refused by a cluster that is not dual-stack).
+DUAL_STACK_ENV = "ISTIO_DUAL_STACK"
+DUAL_STACK_SERVICE = {"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv4", "IPv6"]}
+
+
+def control_plane_dual_stack_values() -> Dict[str, Any]:
+    """istiod chart values for dual-stack: istiod's env, the proxies' metadata (through the mesh config),
+    istiod's Service (``pilot.*``, which the revision tags' Services share) and a remote profile's Service
+    (``global.*``)."""
+    return {"pilot": dict(copy.deepcopy(DUAL_STACK_SERVICE), env={DUAL_STACK_ENV: "true"}),
+            "meshConfig": {"defaultConfig": {"proxyMetadata": {DUAL_STACK_ENV: "true"}}},
+            "global": copy.deepcopy(DUAL_STACK_SERVICE)}
+
+
+def is_dual_stack(values: Mapping[str, Any]) -> bool:
+    """Whether a control plane's merged values run istiod dual-stack (the option, or the user's own env)."""
+    return str(get_path(values, "pilot.env." + DUAL_STACK_ENV, "")).lower() == "true"
+
+
+def gateway_dual_stack_values() -> Dict[str, Any]:
+    """Gateway chart values for dual-stack: its Service, and its proxy's env (whatever the injecting
+    revision's mesh config says)."""
+    return {"service": copy.deepcopy(DUAL_STACK_SERVICE), "env": {DUAL_STACK_ENV: "true"}}
+
+
 def control_plane_values(profile: Optional[str], user_values: Optional[Mapping[str, Any]], namespace: str,
                          helm_revision: str, platform: str = "", ztunnel_namespace: Optional[str] = None,
-                         images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    """The fully merged values of one control-plane revision (istiod chart)."""
+                         images: Optional[Mapping[str, str]] = None, dual_stack: bool = False) -> Dict[str, Any]:
+    """The fully merged values of one control-plane revision (istiod chart); with ``dual_stack``, its
+    values come under the user's (who may set the same keys otherwise)."""
     user_values = user_values or {}
     _check_forced_values(user_values, namespace, helm_revision)
-    values = layer_values(profile, user_values, platform)
+    values = layer_values(profile, user_values, platform,
+                          base=control_plane_dual_stack_values() if dual_stack else None)
     apply_catalog_images(values, user_values, images, "istiod")
     values.pop("ztunnel", None)  # the default profile's ztunnel settings are for the ztunnel chart
     values.pop("defaultRevision", None)

@@ -50,6 +50,7 @@ class ControlPlane:
     platform: str = ""
     revision: Optional[str] = None  # an explicit revision name overrides the computed one
     ztunnel_namespace: Optional[str] = None  # ambient: istiod trusts ztunnel from this namespace
+    dual_stack: bool = False
 
     @classmethod
     def from_params(cls, params: Dict[str, Any]) -> "ControlPlane":
@@ -61,7 +62,7 @@ class ControlPlane:
                    grace_period_seconds=DEFAULT_GRACE_PERIOD if grace is None else max(int(grace), 0),
                    profile=params.get("profile"), values=params.get("values") or {},
                    platform=params.get("platform") or "", revision=params.get("revision"),
-                   ztunnel_namespace=params.get("ztunnel_namespace"))
+                   ztunnel_namespace=params.get("ztunnel_namespace"), dual_stack=bool(params.get("dual_stack")))
 
 
 @dataclass
@@ -97,7 +98,8 @@ def plan_revision(control_plane: ControlPlane, catalog: VersionCatalog) -> Revis
     helm_revision = helm_revision_value(name)
     values = istiovalues.control_plane_values(control_plane.profile, control_plane.values,
                                               control_plane.namespace, helm_revision, control_plane.platform,
-                                              control_plane.ztunnel_namespace, images=version.images)
+                                              control_plane.ztunnel_namespace, images=version.images,
+                                              dual_stack=control_plane.dual_stack)
     return RevisionPlan(name=name, helm_revision=helm_revision, version=version, requested_version=requested,
                         namespace=control_plane.namespace, profile=istiovalues.check_profile(control_plane.profile),
                         values=values)

@@ -82,6 +82,14 @@ options:
     description: With O(wait), also wait until a C(LoadBalancer) Service has an address.
     type: bool
     default: true
+  dual_stack:
+    description:
+      - Serve both IP families (a dual-stack cluster), as the reference operator's dual-stack guide does, with
+        C(service.ipFamilyPolicy=RequireDualStack) with C(service.ipFamilies=[IPv4, IPv6]), and
+        C(env.ISTIO_DUAL_STACK="true") for the gateway's proxy (whatever the injecting revision's mesh config says).
+      - O(values) setting any of those keys win. Set back to false, the next run renders none of them.
+    type: bool
+    default: false
 seealso:
   - module: servicemesh.istio.istio_remote_secret
     description: The other half of a multi-cluster mesh.
@@ -110,6 +118,10 @@ EXAMPLES = r"""
     network: network1
     expose_services: true
     expose_istiod: {}
+
+- name: A dual-stack ingress gateway (the Service gets an IPv4 and an IPv6 address)
+  servicemesh.istio.istio_gateway:
+    dual_stack: true
 
 - name: Ingress gateway for an external control plane
   servicemesh.istio.istio_gateway:
@@ -197,7 +209,7 @@ def main():
             expose_istiod={"type": "dict", "options": {"revision": {"type": "str", "default": "default"},
                                                        "namespace": {"type": "str"}}},
             create_namespace={"type": "bool", "default": False},
-            wait_for_address={"type": "bool", "default": True}),
+            wait_for_address={"type": "bool", "default": True}, dual_stack={"type": "bool", "default": False}),
         supports_check_mode=True,
     )
     run_gateway(module)

@@ -48,8 +48,10 @@ options:
         pointing at this revision, and the reader account. A tag named like the revision is refused.
       - C(cni) (C(namespace), C(profile), C(values)); C(ztunnel) (C(namespace), C(values); follows this revision).
       - C(gateway) with the options of M(servicemesh.istio.istio_gateway) (C(name), C(namespace), C(preset),
-        C(network), C(values), C(expose_services), C(expose_istiod)); injected by this revision. The default
-        C(ingress) preset is the chart's defaults (a C(LoadBalancer) Service on 15021, 80 and 443).
+        C(network), C(values), C(expose_services), C(expose_istiod), C(dual_stack)); injected by this revision.
+        The default C(ingress) preset is the chart's defaults (a C(LoadBalancer) Service on 15021, 80 and 443).
+        C(dual_stack) defaults to whether this revision is dual-stack (O(dual_stack), or its own
+        C(pilot.env.ISTIO_DUAL_STACK)).
     type: list
     elements: raw
     default: [base, istiod]

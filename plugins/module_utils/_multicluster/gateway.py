@@ -107,6 +107,7 @@ class GatewayRequest:
     expose_istiod: Optional[IstiodExposure] = None
     create_namespace: bool = False
     wait_for_address: bool = True
+    dual_stack: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "GatewayRequest":
@@ -119,7 +120,8 @@ class GatewayRequest:
                    network=params.get("network"), revision=params.get("revision"),
                    values=params.get("values") or {}, expose_services=bool(params.get("expose_services")),
                    expose_istiod=exposure, create_namespace=bool(params.get("create_namespace")),
-                   wait_for_address=params.get("wait_for_address", True))
+                   wait_for_address=params.get("wait_for_address", True),
+                   dual_stack=bool(params.get("dual_stack")))
 
     @property
     def gateway_name(self) -> str:
@@ -133,7 +135,14 @@ class GatewayRequest:
         istiovalues.check_value_types(self.values)
         if self.network and self.preset != EASTWEST:
             raise GatewayError("network is for the eastwest preset (got preset %s)" % self.preset)
-        return istiovalues.deep_merge(preset_values(self.preset, self.network), self.values or {})
+        # the user's values win over dual-stack's, which win over the preset's
+        layers = [preset_values(self.preset, self.network)]
+        if self.dual_stack:
+            layers.append(istiovalues.gateway_dual_stack_values())
+        merged: Dict[str, Any] = {}
+        for layer in layers + [self.values or {}]:
+            merged = istiovalues.deep_merge(merged, layer)
+        return merged
 
 
 # -- rendering ---------------------------------------------------------------------------------------

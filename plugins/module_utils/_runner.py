@@ -12,6 +12,8 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplan
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils import _migration as migration
+from ansible_collections.servicemesh.istio.plugins.module_utils import _report as report
+from ansible_collections.servicemesh.istio.plugins.module_utils import _observability as observability
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._control_plane import ControlPlaneRequest
 from ansible_collections.servicemesh.istio.plugins.module_utils._components import parse_components, render_component
@@ -198,8 +200,10 @@ def run_revision(module) -> None:
 
 
 def control_plane_request(params: Dict[str, Any]) -> ControlPlaneRequest:
+    tracing = observability.Tracing.from_params(params.get("tracing"))
+    fields = dict(params, values=observability.tracing_values(params.get("values") or {}, tracing))
     return ControlPlaneRequest(
-        ControlPlane.from_params(params), tags=params["tags"], prune=params["prune"],
+        ControlPlane.from_params(fields), tags=params["tags"], prune=params["prune"],
         prune_wait=params["prune_wait"], install_crds=params["install_crds"], include_base=params.get("include_base"),
         create_namespace=params["create_namespace"], allow_selector_overlap=params["allow_selector_overlap"],
         force=params["force"], remove_crds=params["remove_crds"],
@@ -225,6 +229,29 @@ def _control_plane(module) -> lifecycle.Outcome:
 def run_control_plane(module) -> None:
     require_libraries(module)
     run_lifecycle(module, lambda: _control_plane(module))
+
+
+def _observability(module) -> lifecycle.Outcome:
+    params = module.params
+    options = lifecycle_options(module)
+    cluster = connect(params)
+    target = lifecycle.resolve_tag_target(cluster, params.get("revision"),
+                                          None if params.get("revision") else params["control_plane"],
+                                          params["namespace"])
+    kiali = params.get("kiali")
+    request = observability.ObservabilityRequest(
+        revision=target.key.name, namespace=target.key.namespace, prometheus=params["prometheus"],
+        monitor_labels=params["monitor_labels"], kiali=(kiali.get("namespace") or "istio-system", kiali["name"])
+        if kiali else None, tracing_provider=params.get("tracing_provider") or "",
+        sampling=params["tracing_sampling"])
+    guarded(cluster, params, request.key)
+    if params["state"] == "absent":
+        return observability.remove(cluster, request, options)
+    return observability.ensure(cluster, request, options)
+
+
+def run_observability(module) -> None:
+    run_lifecycle(module, lambda: _observability(module))
 
 
 def migration_request(params: Dict[str, Any]) -> MigrationRequest:
@@ -303,6 +330,43 @@ def run_info(module) -> None:
     except IstioError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **facts)
+
+
+DIAGRAM_SUFFIXES = (".mmd", ".md")
+
+
+def _write_diagram(module, dest: str, graph: report.Graph) -> Dict[str, Any]:
+    """The Mermaid file, and the SVG next to it; changed when either file's content changed."""
+    mermaid_path, svg_path = report.diagram_paths(dest)
+    files = [(mermaid_path, report.mermaid_file(report.mermaid(graph), dest)), (svg_path, report.svg(graph))]
+    written = []
+    for path, text in files:
+        try:
+            written.append(write_if_changed(path, text, module.check_mode))
+        except OSError as exc:
+            module.fail_json(msg="cannot write dest %s: %s" % (path, exc.strerror or exc))
+    return {"changed": any(w["changed"] for w in written), "files": [path for path, _ in files],
+            "diff": [w["diff"] for w in written if w["changed"]]}
+
+
+def run_report(module) -> None:
+    params = module.params
+    if params.get("dest") and not params["dest"].endswith(DIAGRAM_SUFFIXES):
+        module.fail_json(msg="dest %s must end in .mmd (Mermaid) or .md (Markdown with a Mermaid block); the SVG "
+                             "is written next to it" % params["dest"])
+    try:
+        facts = info.gather(connect(params), load_catalog(params.get("version_catalog")))
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    graph = report.mesh_graph(facts)
+    result: Dict[str, Any] = {"changed": False, "report": report.report_lines(facts),
+                              "mermaid": report.mermaid(graph), "files": []}
+    if params.get("dest"):
+        written = _write_diagram(module, params["dest"], graph)
+        result.update(changed=written["changed"], files=written["files"])
+        if module._diff:
+            result["diff"] = written["diff"]
+    module.exit_json(**result)
 
 
 def _followed_revision(cluster, params: Dict[str, Any]):

@@ -79,6 +79,29 @@ options:
       namespace:
         description: Its namespace; O(namespace) when left out.
         type: str
+  tracing:
+    description:
+      - A tracing backend, added to C(meshConfig.extensionProviders) (one of the same name in O(values) is replaced;
+        the others stay). M(servicemesh.istio.istio_observability) turns it on for the mesh with a C(Telemetry)
+        resource.
+    type: dict
+    suboptions:
+      service:
+        description: The backend's host, for example C(jaeger-collector.tracing.svc.cluster.local).
+        type: str
+        required: true
+      provider:
+        description: Its protocol.
+        type: str
+        choices: [zipkin, opentelemetry]
+        default: zipkin
+      port:
+        description: Its port; 9411 for C(zipkin), 4317 for C(opentelemetry) when left out.
+        type: int
+      name:
+        description: The provider's name in meshConfig (what O(servicemesh.istio.istio_observability#module:tracing_provider) names).
+        type: str
+        default: tracing
   install_crds:
     description: Apply the Istio CRDs from the base chart first (CRDs from a newer Istio are never downgraded).
     type: bool
@@ -224,6 +247,10 @@ def main():
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             tags={"type": "list", "elements": "str", "default": []}, prune={"type": "bool", "default": True},
             install_crds={"type": "bool", "default": True}, include_base={"type": "bool"},
+            tracing={"type": "dict", "options": {
+                "service": {"type": "str", "required": True}, "port": {"type": "int"},
+                "provider": {"type": "str", "choices": ["zipkin", "opentelemetry"], "default": "zipkin"},
+                "name": {"type": "str", "default": "tracing"}}},
             ignored_gateways={"type": "list", "elements": "dict", "default": [], "options": {
                 "name": {"type": "str", "required": True}, "namespace": {"type": "str"}}},
             **{flag: {"type": "bool", "default": False} for flag in (

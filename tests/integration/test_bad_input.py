@@ -53,6 +53,19 @@ CASES = [
     ("istio_control_plane", {"version": "v1.30.3", "values": {"pilot": {"resources": []}}}, "values.pilot.resources"),
     ("istio_control_plane", {"version": "v1.30.3", "prune_wait": "maybe"}, "prune_wait"),
     ("istio_control_plane", {"version": "v1.30.3", "wait_timeout": 0}, "wait_timeout"),
+    ("istio_control_plane", {"version": "v1.30.3", "tracing": {"provider": "jaeger", "service": "x"}}, "jaeger"),
+    # istio_observability
+    ("istio_observability", {"revision": "nope", "prometheus": True}, "revision 'nope' does not exist"),
+    ("istio_observability", {"control_plane": "other"}, "control plane 'other' is not installed"),
+    ("istio_observability", {"tracing_provider": "tracing", "tracing_sampling": 150}, "tracing_sampling"),
+    ("istio_observability", {"kiali": "yes"}, "kiali"),
+    # istio_migrate
+    ("istio_migrate", {"move": "namespaces"}, "moving namespaces needs the namespaces to move"),
+    ("istio_migrate", {"move": "namespaces", "namespaces": ["nope"]}, "namespaces to move do not exist: nope"),
+    ("istio_migrate", {"control_plane": "other"}, "control plane other is not installed"),
+    ("istio_migrate", {"revision": "nope"}, "revision 'nope' does not exist"),
+    ("istio_migrate", {"batch_size": 0}, "batch_size"),
+    ("istio_migrate", {"restart_kinds": ["Pod"]}, "restart_kinds"),
     # istio_revision_tag
     ("istio_revision_tag", {"name": "Prod!", "revision": "default"}, "Prod!"),
     ("istio_revision_tag", {"name": "prod", "revision": "nope"}, "revision 'nope' does not exist"),
@@ -156,7 +169,7 @@ def test_there_are_enough_cases_and_every_module_has_some():
 def module_args(cluster, module, options):
     args = {"kubeconfig": cluster.kubeconfig}
     if module in ("istio_revision", "istio_revision_tag", "istio_cni", "istio_ztunnel", "istio_gateway",
-                  "istio_manifest", "istio_control_plane"):
+                  "istio_manifest", "istio_control_plane", "istio_migrate"):
         args["chart_dir"] = CHARTS
     args.update(options)
     return args

@@ -22,8 +22,6 @@ CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 # Left by controllers or the server itself, not by the collection.
 TRANSIENT = {("", "events"), ("events.k8s.io", "events")}
 SPREAD_POINTS = 10
-# a mesh is installed again before each kill: fewer points by default, every one with ISTIO_KILL_SWEEP=all
-MESH_SPREAD_POINTS = 4
 
 INSTALL = [
     {"name": "revision", "servicemesh.istio.istio_revision": {
@@ -109,6 +107,7 @@ def kill_after(cluster, playbook, writes):
 
 
 def sweep_points(total, spread=SPREAD_POINTS):
+    """``spread`` points over the write sequence (each kill re-installs first), or every write on demand."""
     if os.environ.get("ISTIO_KILL_SWEEP") == "all" or total <= spread:
         return list(range(1, total))
     return sorted({max(1, round(index * (total - 1) / (spread - 1))) for index in range(spread)})
@@ -183,7 +182,7 @@ def test_a_killed_multicluster_removal_resumes_and_removes_exactly_the_mesh(kube
     assert removed.ok, removed.stdout[-3000:]
     total = east.write_count(since=mark)
     assert_removed_exactly(mesh)
-    for point in sweep_points(total, spread=MESH_SPREAD_POINTS):
+    for point in sweep_points(total):
         install()
         east.inject_fault(persisted=True, skip=point, hold=True, count=0)
         proc = subprocess.Popen(mesh_playbook(mesh, removal), cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE,

@@ -56,6 +56,10 @@ def app_namespace(cluster, name, labels, replicas=2):
     cluster.kubectl("rollout", "status", "deployment/web", "-n", name, "--timeout=90s", timeout=120)
 
 
+INSTALL_TASK = "Install or upgrade the control plane, move its tags and prune what nothing uses"
+MIGRATE_TASK = "Move the workloads to the active revision"
+
+
 def results(run, name):
     """Every result of the tasks called ``name``, in the playbook or in a role (``<role> : <name>``)."""
     found = []
@@ -80,11 +84,9 @@ def control_plane_fact(run):
 def our_objects(run):
     """(kind, namespace, name) of every object the role's modules reported as applied."""
     applied = set()
-    for task in ("Install or upgrade the active revision", "Point the revision tags at the active revision"):
-        for outcome in results(run, task):
-            for entry in [outcome] + outcome.get("results", []):
-                for obj in entry.get("objects", []):
-                    applied.add((obj["kind"], obj.get("namespace"), obj["name"]))
+    for outcome in results(run, INSTALL_TASK):
+        for obj in outcome.get("objects", []):
+            applied.add((obj["kind"], obj.get("namespace"), obj["name"]))
     return applied
 
 
@@ -113,7 +115,7 @@ def test_in_place_install_is_idempotent_and_upgrades_in_place(cluster):
     upgrade = playbook(cluster, "install", istio_version="v1.30.3",
                        istio_values={"pilot": {"autoscaleEnabled": False, "replicaCount": 2}})
     assert upgrade.ok, explain(upgrade)
-    installed = result(upgrade, "Install or upgrade the active revision")
+    installed = result(upgrade, INSTALL_TASK)
     assert installed["changed"] and installed["upgraded"] and installed["revision"] == "default"
     fact = control_plane_fact(upgrade)
     assert [(r["name"], r["version"]) for r in fact["revision_details"]] == [("default", "v1.30.3")]
@@ -148,7 +150,7 @@ def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluste
     canary = playbook(cluster, "canary_upgrade", istio_version="v1.30.3", istio_update_strategy=REVISION_BASED,
                       istio_canary_move="tag", istio_canary_wait_timeout=60)
     assert canary.ok, explain(canary)
-    assert result(canary, "Move the tag to the active revision")["previous_revision"] == OLD
+    assert result(canary, MIGRATE_TASK)["previous_revision"] == OLD
     shop = pods(cluster, "shop")
     assert len(shop) == 2 and set(shop.values()) == {NEW}, shop
     restarted = get(cluster, "deployment", "web", "shop")["spec"]["template"]["metadata"]["annotations"]
@@ -182,8 +184,8 @@ def test_canary_upgrade_moves_namespaces_in_batches_and_stops_at_a_failing_batch
 
     failed = playbook(cluster, "canary_upgrade", **canary_vars)
     assert not failed.ok
-    message = result(failed, "Stop at the failed batch")["msg"]
-    assert "canary batch 2 of 2 (a3, a4) failed" in message, message
+    message = result(failed, MIGRATE_TASK)["msg"]
+    assert "batch 2 of 2 (a3, a4) failed" in message, message
     assert "after 3 seconds" in message, message
     assert "a3/%s (%s)" % (stuck, OLD) in message and "(a1, a2) use " + NEW in message, message
     for name in ("a1", "a2"):
@@ -198,7 +200,7 @@ def test_canary_upgrade_moves_namespaces_in_batches_and_stops_at_a_failing_batch
     restarted = {name: get(cluster, "deployment", "web", name)["spec"]["template"] for name in ("a1", "a2")}
     canary = playbook(cluster, "canary_upgrade", **dict(canary_vars, istio_canary_wait_timeout=60))
     assert canary.ok, explain(canary)
-    batches = [r["_istio_batch"] for r in result(canary, "Move the namespaces in batches")["results"]]
+    batches = [batch["namespaces"] for batch in result(canary, MIGRATE_TASK)["batches"]]
     assert batches == [["a1", "a2"], ["a3", "a4"]]
     for name in ("a1", "a2", "a3", "a4"):
         labels = namespace_labels(cluster, name)
@@ -208,7 +210,7 @@ def test_canary_upgrade_moves_namespaces_in_batches_and_stops_at_a_failing_batch
     fact = control_plane_fact(canary)
     assert fact["active_revision"] == NEW and fact["in_use"] == 1
     assert [r["name"] for r in fact["revision_details"]] == [NEW]
-    assert result(canary, "Prune the inactive revisions nothing uses any more")["pruned"] == [OLD]
+    assert result(canary, INSTALL_TASK)["pruned"] == [OLD]
 
 
 def test_site_installs_with_a_cluster_and_uninstall_removes_only_our_objects(cluster):
@@ -257,7 +259,7 @@ def test_site_renders_without_a_cluster(tmp_path):
     assert rendered.ok, explain(rendered)
     assert result(rendered, "Show the action")["msg"] == "istio_action: render"
     assert "istiod-default-v1-30-3" in open(dest).read()
-    assert not results(rendered, "Install or upgrade the active revision")
+    assert not results(rendered, INSTALL_TASK)
 
 
 def test_argument_specs_reject_wrong_types():

@@ -17,8 +17,9 @@ description:
     C(default) with fewer components. C(spec.hub), C(spec.tag) and C(spec.compatibilityVersion) become
     C(global.hub), C(global.tag) and C(compatibilityVersion); C(spec.meshConfig) is merged over
     C(values.meshConfig); C(spec.values) and C(spec.unvalidatedValues) pass through, except C(values.gateways)
-    (given to the gateways), C(values.cni) and C(values.ztunnel) (given to the node agents), C(values.revision)
-    and C(values.global.istioNamespace) (the revision and namespace inputs).
+    (given to the gateways), C(values.cni) and C(values.ztunnel) (given to the node agents), the deprecated
+    C(values.istio_cni) (as C(pilot.cni)), C(values.revision) and C(values.global.istioNamespace) (the revision
+    and namespace inputs).
   - A component's C(k8s) settings become its chart's values (istiod's under C(pilot.)), for example C(resources),
     C(env) (C(valueFrom) entries as C(envVarFrom)), C(hpaSpec) (the autoscaler's bounds, CPU and memory targets and
     behaviour), C(replicaCount) (a fixed count, with autoscaling off), C(nodeSelector), C(tolerations),

@@ -344,6 +344,16 @@ def _gateways(components: Mapping[str, Any], profile: Mapping[str, Any], namespa
     return gateways
 
 
+def _legacy_cni_usage(legacy: Mapping[str, Any], values: Dict[str, Any], unmapped: Unmapped) -> None:
+    """The deprecated ``values.istio_cni`` (whether istiod leaves the traffic redirection to CNI) as the
+    istiod chart's ``pilot.cni``."""
+    for field, value in legacy.items():
+        if field in ("enabled", "provider"):
+            _set_unless_user(values, "pilot.cni." + field, value)
+        else:
+            unmapped.add("spec.values.istio_cni." + field, "the istiod chart's pilot.cni takes enabled and provider")
+
+
 def _agent(name: str, spec: Mapping[str, Any], enabled: bool, namespace: str, values: Mapping[str, Any],
            unmapped: Unmapped) -> Optional[Dict[str, Any]]:
     path = "spec.components." + name
@@ -418,7 +428,7 @@ def convert(resource: Any) -> Dict[str, Any]:
     cni_values = _mapping(values.pop("cni", None), "spec.values.cni")
     ztunnel_values = _mapping(values.pop("ztunnel", None), "spec.values.ztunnel")
     values.pop("revision", None)  # the control plane's revision option
-    values.pop("istio_cni", None)  # deprecated; components.cni and pilot.cni.enabled say it
+    _legacy_cni_usage(_mapping(values.pop("istio_cni", None), "spec.values.istio_cni"), values, unmapped)
     if istiovalues.get_path(values, "global.istioNamespace") == namespace:
         values["global"].pop("istioNamespace")
     elif istiovalues.get_path(values, "global.istioNamespace") is not None:

@@ -172,6 +172,13 @@ def test_the_users_values_win_over_the_top_level_fields():
     assert result["values"]["global"] == {"hub": "b.example", "tag": "1"}
 
 
+def test_the_deprecated_cni_usage_values_become_pilot_cni():
+    result = iop.convert({"kind": "IstioOperator", "spec": {"profile": "minimal", "values": {
+        "istio_cni": {"enabled": True, "chained": False}}}})
+    assert result["values"] == {"pilot": {"cni": {"enabled": True}}}
+    assert paths(result) == ["spec.values.istio_cni.chained"]
+
+
 def test_node_agent_values_without_the_agent_are_listed():
     result = iop.convert({"kind": "IstioOperator", "spec": {"profile": "minimal",
                                                             "values": {"cni": {"chained": False}}}})
@@ -284,3 +291,17 @@ def test_the_filter_takes_yaml_text_and_fails_in_strict_mode():
         from_istio_operator(text + "\n---\n" + text)
     with pytest.raises(AnsibleFilterError, match="expected kind IstioOperator"):
         from_istio_operator("kind: Istio\n")
+
+
+def test_converted_node_agents_render_through_their_charts(renderer):
+    result = converted("mesh-values")
+    plan = plan_for(result)
+    cni = renderer.cni(plan.version, result["cni"]["namespace"], result["profile"], result["cni"]["values"])
+    daemonset = find(cni.objects, "DaemonSet", "istio-cni-node")
+    assert daemonset["metadata"]["namespace"] == "istio-cni"
+    assert daemonset["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "50m"
+    assert find(cni.objects, "ConfigMap", "istio-cni-config")["data"]["EXCLUDE_NAMESPACES"] == "kube-system"
+    ztunnel = renderer.ztunnel(plan.version, result["ztunnel"]["namespace"], result["ztunnel"]["values"],
+                               revision_values=plan.values)
+    container = find(ztunnel.objects, "DaemonSet", "ztunnel")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "RUST_LOG", "value": "debug"} in container["env"]

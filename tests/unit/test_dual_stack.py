@@ -5,6 +5,7 @@ import os
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _istiovalues as istiovalues
+from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._components import (
     parse_components, render_component)
@@ -12,6 +13,8 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, plan_revision, tag_objects)
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from tests.unit.k8s.fake_cluster import FakeCluster
 
 CHARTS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "charts")
 BOTH = ["IPv4", "IPv6"]
@@ -154,3 +157,57 @@ def test_manifest_gateways_follow_a_dual_stack_revision_unless_told(renderer):
 def test_a_dual_stack_flag_that_is_not_a_boolean_is_refused():
     with pytest.raises(Exception, match="dual_stack must be a boolean"):
         parse_components([{"component": "gateway", "dual_stack": "yes"}])
+
+
+# -- on a cluster (the in-memory stand-in): check mode with a diff, a second run writing nothing, removal -----
+
+@pytest.fixture
+def cluster():
+    fake = FakeCluster()
+    fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system", "labels": {}}})
+    return fake
+
+
+def service_spec(cluster, name):
+    return cluster.get(ObjectRef.of("v1", "Service", name, "istio-system"))["spec"]
+
+
+def install_revision(cluster, renderer, check_mode=False, **kwargs):
+    control_plane = ControlPlane(version="v1.30.3", **kwargs)
+    options = lifecycle.Options(wait=False, check_mode=check_mode)
+    return lifecycle.install_revision(cluster, renderer, control_plane,
+                                      plan_revision(control_plane, builtin_catalog()), options)
+
+
+def install_gateway(cluster, renderer, check_mode=False, **kwargs):
+    options = lifecycle.Options(wait=False, check_mode=check_mode)
+    return gateway.install_gateway(cluster, renderer, builtin_catalog().resolve("v1.30.3"),
+                                   gateway.GatewayRequest(**kwargs), options)
+
+
+def test_a_revision_turns_dual_stack_on_and_off_in_place(cluster, renderer):
+    install_revision(cluster, renderer)
+    assert "ipFamilyPolicy" not in service_spec(cluster, "istiod")
+
+    checked = install_revision(cluster, renderer, check_mode=True, dual_stack=True)
+    assert checked.changed and "RequireDualStack" in json.dumps(checked.diff()["after"])
+    assert "ipFamilyPolicy" not in service_spec(cluster, "istiod")  # check mode wrote nothing
+
+    assert install_revision(cluster, renderer, dual_stack=True).changed
+    assert service_spec(cluster, "istiod")["ipFamilies"] == BOTH
+    cluster.reset_calls()
+    assert not install_revision(cluster, renderer, dual_stack=True).changed and cluster.writes() == []
+
+    assert install_revision(cluster, renderer).changed
+    assert "ipFamilyPolicy" not in service_spec(cluster, "istiod")
+
+
+def test_a_gateway_turns_dual_stack_on_and_off(cluster, renderer):
+    install_gateway(cluster, renderer, dual_stack=True)
+    assert service_spec(cluster, "istio-ingressgateway")["ipFamilyPolicy"] == "RequireDualStack"
+    cluster.reset_calls()
+    assert not install_gateway(cluster, renderer, dual_stack=True).changed and cluster.writes() == []
+    checked = install_gateway(cluster, renderer, check_mode=True)
+    assert checked.changed and "RequireDualStack" in json.dumps(checked.diff()["before"])
+    assert install_gateway(cluster, renderer).changed
+    assert "ipFamilyPolicy" not in service_spec(cluster, "istio-ingressgateway")

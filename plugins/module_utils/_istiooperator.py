@@ -217,14 +217,16 @@ def k8s_values(chart: str, k8s: Mapping[str, Any], path: str, target: str, unmap
     env_key = "pilot.env" if chart == "istiod" else "env"
     handlers: Dict[str, Callable[[Any, str], Dict[str, Any]]] = {}
     if chart in AUTOSCALING:
-        handlers["hpaSpec"] = lambda value, where: _hpa_values(chart, _mapping(value, where), where, target,
-                                                                unmapped)
+        handlers["hpaSpec"] = lambda value, where: _hpa_values(
+            chart, _mapping(value, where), where, target, unmapped)
     if chart == "istiod":
-        handlers["podDisruptionBudget"] = lambda value, where: _istiod_pdb_values(_mapping(value, where), where,
-                                                                                   unmapped)
-        handlers["strategy"] = lambda value, where: _istiod_strategy_values(_mapping(value, where), where, unmapped)
+        handlers["podDisruptionBudget"] = lambda value, where: _istiod_pdb_values(
+            _mapping(value, where), where, unmapped)
+        handlers["strategy"] = lambda value, where: _istiod_strategy_values(
+            _mapping(value, where), where, unmapped)
     if chart in ("istiod", "gateway"):
-        handlers["service"] = lambda value, where: _service_values(chart, _mapping(value, where), where, unmapped)
+        handlers["service"] = lambda value, where: _service_values(
+            chart, _mapping(value, where), where, unmapped)
     for field, value in k8s.items():
         where = "%s.%s" % (path, field)
         if field in K8S_KEYS[chart]:

@@ -128,13 +128,13 @@ def test_a_remote_profiles_istiod_service(renderer):
 
 def test_gateway_renders_dual_stack_and_not_once_turned_off(renderer):
     version = builtin_catalog().resolve("v1.30.3")
-    on, _ = gateway.render_gateway(renderer, version, gateway.GatewayRequest(preset="eastwest", network="n1",
-                                                                           dual_stack=True))
+    on = gateway.render_gateway(renderer, version,
+                                gateway.GatewayRequest(preset="eastwest", network="n1", dual_stack=True))[0]
     service = find(on.objects, "Service", "istio-eastwestgateway")
     assert service["spec"]["ipFamilyPolicy"] == "RequireDualStack" and service["spec"]["ipFamilies"] == BOTH
     assert [p["port"] for p in service["spec"]["ports"]] == [15021, 15443, 15012, 15017]
     assert env_of(find(on.objects, "Deployment", "istio-eastwestgateway"))["ISTIO_DUAL_STACK"] == "true"
-    off, _ = gateway.render_gateway(renderer, version, gateway.GatewayRequest(preset="eastwest", network="n1"))
+    off = gateway.render_gateway(renderer, version, gateway.GatewayRequest(preset="eastwest", network="n1"))[0]
     assert mentions_dual_stack(off.objects) == []
 
 

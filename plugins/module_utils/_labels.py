@@ -300,7 +300,7 @@ def sync_labels(cluster: Any, key: UnitKey, targets: Sequence[LabelTarget],
 def _labels_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
     params = module.params
     key = UnitKey(LABELS_UNIT, params["name"], params["record_namespace"])
-    cluster = connect(params)
+    cluster = guarded(connect(params), params, key)
     if params["state"] == "absent":
         return remove_labelled_unit(cluster, key, options)
     targets = targets_from_params(params.get("namespaces"), params.get("services"), params.get("service_accounts"),
@@ -313,3 +313,9 @@ def run_labels(module: Any) -> None:
     # imported here: _runner reaches istio_info's facts, which may come to list label sets and waypoints
     from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
     run_lifecycle(module, lambda: _labels_action(module, lifecycle_options(module)))
+
+
+def guarded(cluster: Any, params: Any, key: UnitKey) -> Any:
+    """The runner's lease guard (imported when called, as above)."""
+    from ansible_collections.servicemesh.istio.plugins.module_utils import _runner as runner
+    return runner.guarded(cluster, params, key)

@@ -255,7 +255,7 @@ def waypoint_facts(cluster: Any) -> List[Dict[str, Any]]:
 
 def _waypoint_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
     params = module.params
-    cluster = connect(params)
+    cluster = labels.guarded(connect(params), params, UnitKey(WAYPOINT, params["name"], params["namespace"]))
     if params["state"] == "absent":
         return remove_waypoint(cluster, params["name"], params["namespace"], options)
     return install_waypoint(cluster, Waypoint.from_params(params), options)

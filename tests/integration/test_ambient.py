@@ -32,6 +32,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
+from tests.cluster.fixtures import on_python_server
 from tests.helpers.ansible import ROOT, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -295,6 +296,8 @@ def test_refused_before_any_write(cluster, extra, message):
 
 def test_bad_gateway_api_bundle_is_refused_before_anything_is_installed(cluster, tmp_path):
     """A CEL rule the API server cannot compile: its dry run refuses the bundle before the control plane goes in."""
+    if on_python_server():
+        pytest.skip("compiling CEL rules is the real API server's: the Python server does not")
     with open(STANDARD_CRDS, encoding="utf-8") as handle:
         text = handle.read()
     rule = "self.all(l1, self.exists_one(l2, l1.name == l2.name))"

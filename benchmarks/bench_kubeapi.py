@@ -40,7 +40,7 @@ def populate(handle, count: int) -> float:
 
 def timed_list(handle, selector: str) -> tuple[float, float, float, int, int]:
     started = time.perf_counter()
-    code, _, data = handle.http("GET", "/api/v1/pods", query={"labelSelector": selector}, raw=True)
+    code, _unused, data = handle.http("GET", "/api/v1/pods", query={"labelSelector": selector}, raw=True)
     received = time.perf_counter()
     items = len(json.loads(data)["items"])
     decoded = time.perf_counter()
@@ -62,7 +62,7 @@ def main() -> int:
         print(f"stored {args.pods} pods in {stored:.1f}s")
         worst = 0.0
         for label, selector in SELECTORS:
-            runs = [timed_list(handle, selector) for _ in range(args.rounds)]
+            runs = [timed_list(handle, selector) for _unused in range(args.rounds)]
             trip = statistics.median(r[0] for r in runs)
             server = statistics.median(r[1] for r in runs)
             decode = statistics.median(r[2] for r in runs)

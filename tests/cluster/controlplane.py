@@ -74,7 +74,7 @@ class ControlPlane:
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.tokens = {user: secrets.token_hex(16) for user in ("admin", "system:kube-controller-manager",
-                                                                   "system:kube-scheduler", "kwok", "istiod")}
+                                                                "system:kube-scheduler", "kwok", "istiod")}
         self.pki = certs.generate(name)
         self.processes: List[subprocess.Popen] = []
         self.audit_log = os.path.join(self.workdir, "audit.log")
@@ -95,8 +95,8 @@ class ControlPlane:
         self.pki.write_server_files(self.workdir)
         key = self.pki.signing_key
         _write(self._path("sa.key"), key.private_bytes(serialization.Encoding.PEM,
-                                                        serialization.PrivateFormat.PKCS8,
-                                                        serialization.NoEncryption()))
+                                                       serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
         _write(self._path("sa.pub"), key.public_key().public_bytes(serialization.Encoding.PEM,
                                                                    serialization.PublicFormat.SubjectPublicKeyInfo))
         groups = {"admin": "system:masters", "kwok": "system:masters", "istiod": "system:masters"}
@@ -214,7 +214,7 @@ class ControlPlane:
     def kubectl(self, *args: str, input: Optional[str] = None) -> str:
         cmd = [self.bins["kubectl"], "--kubeconfig", self._path("admin.kubeconfig"), *args]
         result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60,
-                                env=dict(os.environ, KUBECACHEDIR=self._path("kubectl-cache")))
+                                env=dict(os.environ, KUBECACHEDIR=self._path("kubectl-cache")), check=False)
         if result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr}")
         return result.stdout

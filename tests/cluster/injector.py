@@ -277,7 +277,7 @@ class _EgressHandler(socketserver.BaseRequestHandler):
         line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
         standin: IstiodStandIn = self.server.standin
         target = line[1] if len(line) > 1 and line[0] == "CONNECT" else ""
-        host, _, port = target.rpartition(":")
+        host, _unused, port = target.rpartition(":")
         istiod = standin.istiods.get(host) if port == str(WEBHOOK_PORT) else None
         if istiod is None:
             self.request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
@@ -349,7 +349,7 @@ class IstiodStandIn:
                 pods = self.api.call("GET", "/api/v1/pods?labelSelector=app%3Distiod") or {}
                 self.istiods = serving_istiods(pods.get("items") or [])
                 if self.istiods:
-                    self._patch_webhooks({rev for _, rev, _ in self.istiods.values()})
+                    self._patch_webhooks({rev for _unused, rev, _unused in self.istiods.values()})
             except (OSError, ValueError, urllib.error.URLError) as exc:  # the API server is starting or stopping
                 self.errors = (self.errors + [str(exc)])[-20:]
 

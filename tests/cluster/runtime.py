@@ -38,7 +38,7 @@ RESET_TIMEOUT = 180.0
 def _parse_time(text: str) -> float:
     text = text.replace("Z", "+00:00")
     if "." in text:
-        head, _, rest = text.partition(".")
+        head, _unused, rest = text.partition(".")
         digits = "".join(ch for ch in rest if ch.isdigit())[:6]
         text = f"{head}.{digits}+00:00"
     return datetime.datetime.fromisoformat(text).timestamp()
@@ -119,7 +119,7 @@ class RealCluster(ClusterHandle):
             return False
         if entry["verb"] in ("create", "delete", "deletecollection"):
             return True
-        status, _, current = self.http("GET", entry["path"])
+        status, _unused, current = self.http("GET", entry["path"])
         if status != 200:
             return True  # gone since: whatever it was, it changed the object
         request_second = int(entry["time"])
@@ -134,9 +134,9 @@ class RealCluster(ClusterHandle):
     def get_object(self, kind_path: str, namespace: str, name: str) -> Optional[dict]:
         """``kind_path`` is a resource path prefix such as ``api/v1/configmaps`` or
         ``apis/apps/v1/deployments``."""
-        prefix, _, plural = kind_path.rpartition("/")
+        prefix, _unused, plural = kind_path.rpartition("/")
         path = f"/{prefix}/namespaces/{namespace}/{plural}/{name}" if namespace else f"/{prefix}/{plural}/{name}"
-        status, _, body = self.http("GET", path)
+        status, _unused, body = self.http("GET", path)
         return body if status == 200 else None
 
     def create_pods(self, namespace: str, count: int = 1, labels: Optional[dict] = None,
@@ -156,9 +156,9 @@ class RealCluster(ClusterHandle):
         if node:
             spec["nodeName"] = node
         created = []
-        for _ in range(count):
-            status, _, body = self.http("POST", f"/api/v1/namespaces/{namespace}/pods",
-                                        {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
+        for _unused in range(count):
+            status, _unused, body = self.http("POST", f"/api/v1/namespaces/{namespace}/pods",
+                                              {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
             if status != 201:
                 raise AssertionError(f"creating a pod in {namespace}: {status} {body}")
             created.append(body)
@@ -179,7 +179,7 @@ class RealCluster(ClusterHandle):
         path = f"/api/v1/namespaces/{namespace}/pods/{name}"
         deadline = time.monotonic() + timeout
         while True:
-            status, _, current = self.http("GET", path)
+            status, _unused, current = self.http("GET", path)
             if status == 200 and (current.get("status") or {}).get("podIP"):
                 break
             if time.monotonic() > deadline:
@@ -191,8 +191,8 @@ class RealCluster(ClusterHandle):
         conditions = [dict(c, status="False") if c.get("type") in ("Ready", "ContainersReady") else c
                       for c in current["status"].get("conditions") or []]
         patch = {"status": {"phase": phase, "conditions": conditions}}
-        status, _, body = self.http("PATCH", path + "/status", patch,
-                                    headers={"Content-Type": "application/merge-patch+json"})
+        status, _unused, body = self.http("PATCH", path + "/status", patch,
+                                          headers={"Content-Type": "application/merge-patch+json"})
         if status != 200:
             raise AssertionError(f"setting pod {namespace}/{name} {phase}: {status} {body}")
         return body
@@ -202,7 +202,7 @@ class RealCluster(ClusterHandle):
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "injection-probe-",
                                                                "labels": dict(labels or {})},
                "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}
-        status, _, body = self.http("POST", f"/api/v1/namespaces/{namespace}/pods", pod, query={"dryRun": "All"})
+        status, _unused, body = self.http("POST", f"/api/v1/namespaces/{namespace}/pods", pod, query={"dryRun": "All"})
         if status != 201:
             raise AssertionError(f"a pod in {namespace} was refused: {status} {(body or {}).get('message')}")
         return ((body["metadata"].get("annotations") or {})).get("istio.io/rev")
@@ -225,7 +225,7 @@ class RealCluster(ClusterHandle):
 
     def _get_json(self, path: str) -> Optional[dict]:
         """A GET that may race with a group or kind being removed (then None)."""
-        status, _, raw = self.http("GET", path, raw=True)
+        status, _unused, raw = self.http("GET", path, raw=True)
         try:
             return json.loads(raw) if status == 200 else None
         except ValueError:
@@ -287,7 +287,7 @@ class RealCluster(ClusterHandle):
 
     @staticmethod
     def _object_path(resource: str, namespace: str, name: str) -> str:
-        prefix, _, plural = resource.rpartition("/")
+        prefix, _unused, plural = resource.rpartition("/")
         name = quote(name, safe="")
         return f"/{prefix}/namespaces/{namespace}/{plural}/{name}" if namespace else f"/{prefix}/{plural}/{name}"
 
@@ -323,7 +323,7 @@ class RealCluster(ClusterHandle):
         wanted = {f"node-{i}" for i in range(1, count + 1)}
         have = {item["metadata"]["name"] for item in (self._get_json("/api/v1/nodes") or {}).get("items") or []}
         for name in sorted(wanted - have):
-            status, _, body = self.http("POST", "/api/v1/nodes", node_object(name))
+            status, _unused, body = self.http("POST", "/api/v1/nodes", node_object(name))
             if status != 201:
                 raise AssertionError(f"creating node {name}: {status} {body}")
         for name in sorted(have - wanted):

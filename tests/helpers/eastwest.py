@@ -153,7 +153,7 @@ class EastWest:
                 return
             head += chunk
         line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
-        host, _, port = (line[1] if len(line) > 1 and line[0] == "CONNECT" else "").rpartition(":")
+        host, _unused, port = (line[1] if len(line) > 1 and line[0] == "CONNECT" else "").rpartition(":")
         target, inner = None, cluster.inner_path
         if port == str(WEBHOOK_PORT):
             target = self.route(host)
@@ -264,5 +264,5 @@ class EastWest:
                         patch.append({"op": "add", "path": "/webhooks/%d/failurePolicy" % index, "value": "Fail"})
                 if patch:
                     remote.client.call("PATCH", "%s/%s?fieldManager=%s" % (path, config["metadata"]["name"],
-                                                                        FIELD_MANAGER),
+                                                                           FIELD_MANAGER),
                                        patch, "application/json-patch+json")

@@ -49,10 +49,10 @@ class ServiceAccountClient:
                   "metadata": {"name": name},
                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
                   "subjects": [binding]})):
-            status, _, reply = handle.http("POST", path, body)
+            status, _unused, reply = handle.http("POST", path, body)
             if status not in (201, 409):
                 raise AssertionError("%s on %s: %s %s" % (name, handle.name, status, reply))
-        status, _, reply = handle.http(
+        status, _unused, reply = handle.http(
             "POST", "/api/v1/namespaces/%s/serviceaccounts/%s/token" % (NAMESPACE, name),
             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})
         if status != 201:

@@ -34,7 +34,7 @@ def descendants(pid: int) -> List[int]:
 def stop_tree(pid: int) -> List[int]:
     """Freeze the process and everything under it (nothing forks or writes meanwhile). Returns the pids."""
     tree = [pid]
-    for _ in range(3):  # a child started between the listing and the stop is caught by the next round
+    for _unused in range(3):  # a child started between the listing and the stop is caught by the next round
         for member in tree:
             _signal(member, signal.SIGSTOP)
         more = [child for child in descendants(pid) if child not in tree]

@@ -94,14 +94,14 @@ def test_two_runs_on_one_control_plane_take_turns(cluster, tmp_path):
     for user, proc in runs.items():
         assert proc.returncode == 0, outputs[user][-3000:]
     writes = writes_by_run(cluster, set(runs))
-    order = [user for user, _, _ in writes]
+    order = [user for user, _unused, _unused in writes]
     turns = [user for index, user in enumerate(order) if index == 0 or order[index - 1] != user]
     assert len(turns) == 2, "the runs' writes interleave: %s" % writes
     assert turns == ["run-a", "run-b"], writes
     second = "run-b"
-    assert any("leases" in uri for user, _, uri in writes if user == second), "the second run never took the lease"
+    assert any("leases" in uri for user, _unused, uri in writes if user == second), "the second run never took the lease"
     # the second run waited, read the cluster again and found the first one's work done
-    assert not [uri for user, _, uri in writes if user == second and "leases" not in uri], writes
+    assert not [uri for user, _unused, uri in writes if user == second and "leases" not in uri], writes
     lease = cluster.get_object("apis/coordination.k8s.io/v1/leases", "istio-system",
                                "servicemesh-istio-controlplane-default")
     assert lease is not None and not lease["spec"].get("holderIdentity"), lease

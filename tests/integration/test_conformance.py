@@ -39,7 +39,7 @@ def conformance_server(request: pytest.FixtureRequest) -> Any:
 def ns(conformance_server: Any) -> Iterator[str]:
     """A namespace of this test's own (the real cluster is shared)."""
     name = f"conf-{uuid.uuid4().hex[:10]}"
-    code, _, body = conformance_server.http("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
+    code, _unused, body = conformance_server.http("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
     assert code == 201, body
     yield name
     conformance_server.http("DELETE", f"/api/v1/namespaces/{name}")
@@ -87,7 +87,7 @@ def typed_patch_error(ns: str, name: str, gvk: str, problem: str) -> str:
 
 def assert_refused(server: Any, result: tuple, message: str, path: str) -> None:
     """A typed-conversion failure: a plain 500 Status (no reason), nothing stored."""
-    code, _, body = result
+    code, _unused, body = result
     assert (code, body["kind"], body.get("reason")) == (500, "Status", None), body
     assert body["message"] == message
     assert server.http("GET", path)[0] == 404
@@ -155,19 +155,19 @@ def env_owners(body: dict) -> dict:
 def test_apply_over_duplicates_left_by_create(conformance_server, ns):
     path = deploy_path(ns, "d")
     env = [{"name": "A", "value": "0"}, {"name": "PATH", "value": "/bin"}, {"name": "PATH", "value": "$PATH:/usr"}]
-    code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "d", [container(env=env)]),
-                                            query={"fieldManager": "create"})
+    code, _unused, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "d", [container(env=env)]),
+                                                  query={"fieldManager": "create"})
     assert code == 201, body
     # Another manager's apply keeps the duplicates it does not touch.
-    code, _, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[{"name": "HOME"}])]))
+    code, _unused, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[{"name": "HOME"}])]))
     assert code == 200, body
     assert body["spec"]["template"]["spec"]["containers"][0]["env"] == env + [{"name": "HOME"}]
     # Applying the duplicated key replaces all its entries by one.
-    code, _, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[
+    code, _unused, body = apply(conformance_server, path, deployment(ns, "d", [container(env=[
         {"name": "PATH", "value": "/bin:/usr"}])]), force=True)
     assert code == 200, body
     assert body["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "0"},
-                                                                         {"name": "PATH", "value": "/bin:/usr"}]
+                                                                        {"name": "PATH", "value": "/bin:/usr"}]
     assert env_owners(body) == {"create": {".": {}, 'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}}},
                                 "conformance": {'k:{"name":"PATH"}': {".": {}, "f:name": {}, "f:value": {}}}}
 
@@ -179,7 +179,7 @@ def test_create_warns_about_duplicate_ports_and_refuses_duplicate_containers(con
     assert warning(headers) == ('299 - "spec.template.spec.containers[0].ports[1]: duplicate port definition with '
                                 'spec.template.spec.containers[0].ports[0]"')
     twins = [container(), container(image="example.com/other:1.0")]
-    code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "c", twins))
+    code, _unused, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "c", twins))
     assert (code, body["reason"]) == (422, "Invalid")
     assert body["message"] == ('Deployment.apps "c" is invalid: spec.template.spec.containers[1].name: '
                                'Duplicate value: "discovery"')
@@ -209,15 +209,15 @@ def test_apply_refuses_undeclared_fields_whatever_field_validation_says(conforma
             ns, "cm", "/v1, Kind=ConfigMap", ".datta: field not declared in schema"), path)
     path = f"/api/v1/namespaces/{ns}/serviceaccounts/sa"
     body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa", "namespace": ns,
-                                                                      "labels": {"version": 2}}}
+                                                                       "labels": {"version": 2}}}
     assert_refused(conformance_server, apply(conformance_server, path, body), typed_patch_error(
         ns, "sa", "/v1, Kind=ServiceAccount",
         ".metadata.labels.version: expected string, got &value.valueUnstructured{Value:2}"), path)
 
 
 def test_apply_reports_every_problem(conformance_server, ns):
-    code, _, body = apply(conformance_server, deploy_path(ns, "d"),
-                          deployment(ns, "d", [container(image=5)], replicas="two"))
+    code, _unused, body = apply(conformance_server, deploy_path(ns, "d"),
+                                deployment(ns, "d", [container(image=5)], replicas="two"))
     assert code == 500
     head = f"{TYPED_PATCH} ({ns}/d; apps/v1, Kind=Deployment): errors:\n"
     assert body["message"].startswith(head)
@@ -230,28 +230,28 @@ def test_apply_reports_every_problem(conformance_server, ns):
 def test_service_target_port_number_as_string_is_invalid(conformance_server, ns):
     path = f"/api/v1/namespaces/{ns}/services/web"
     # IntOrString takes the string, validation then wants an IANA service name
-    code, _, body = apply(conformance_server, path, service("web", {"app": "web"},
-                                                            [{"name": "http", "port": 80, "targetPort": "8080"}]))
+    code, _unused, body = apply(conformance_server, path, service("web", {"app": "web"},
+                                                                  [{"name": "http", "port": 80, "targetPort": "8080"}]))
     assert (code, body["reason"]) == (422, "Invalid")
     assert body["message"] == ('Service "web" is invalid: spec.ports[0].targetPort: Invalid value: "8080": '
                                'must contain at least one letter (a-z)')
     assert body["details"]["causes"] == [{"reason": "FieldValueInvalid", "field": "spec.ports[0].targetPort",
                                           "message": 'Invalid value: "8080": must contain at least one letter (a-z)'}]
-    code, _, body = apply(conformance_server, path, service("web", {"app": "web"},
-                                                            [{"name": "http", "port": 80, "targetPort": "http-web"}]))
+    code, _unused, body = apply(conformance_server, path, service("web", {"app": "web"},
+                                                                  [{"name": "http", "port": 80, "targetPort": "http-web"}]))
     assert code == 201 and body["spec"]["ports"][0]["targetPort"] == "http-web"
 
 
 def test_int_or_string_refuses_other_types(conformance_server, ns):
     ports = [{"name": "http", "port": 80, "targetPort": True}]
-    code, _, body = apply(conformance_server, f"/api/v1/namespaces/{ns}/services/web",
-                          service("web", {"app": "web"}, ports))
+    code, _unused, body = apply(conformance_server, f"/api/v1/namespaces/{ns}/services/web",
+                                service("web", {"app": "web"}, ports))
     assert (code, body.get("reason")) == (500, None)
     assert body["message"] == ("failed to convert new object (/web; /v1, Kind=Service) to proper version: unable to "
                                "convert unstructured object to /v1, Kind=Service: json: cannot unmarshal bool into "
                                "Go value of type int32")
-    code, _, body = conformance_server.http("POST", f"/api/v1/namespaces/{ns}/services",
-                                            service("web", {"app": "web"}, ports))
+    code, _unused, body = conformance_server.http("POST", f"/api/v1/namespaces/{ns}/services",
+                                                  service("web", {"app": "web"}, ports))
     assert (code, body["reason"]) == (400, "BadRequest")
     assert body["message"] == ('Service in version "v1" cannot be handled as a Service: json: cannot unmarshal bool '
                                'into Go struct field ServicePort.spec.ports.targetPort of type int32')
@@ -261,8 +261,8 @@ def test_create_drops_unknown_fields_with_a_warning(conformance_server, ns):
     code, headers, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "d", replicaz=2))
     assert code == 201 and "replicaz" not in body["spec"]
     assert warning(headers) == '299 - "unknown field \\"spec.replicaz\\""'
-    code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "e", replicaz=2),
-                                            query={"fieldValidation": "Strict"})
+    code, _unused, body = conformance_server.http("POST", deploy_path(ns), deployment(ns, "e", replicaz=2),
+                                                  query={"fieldValidation": "Strict"})
     assert (code, body["reason"]) == (400, "BadRequest")
     assert body["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: strict decoding '
                                'error: unknown field "spec.replicaz"')
@@ -281,19 +281,19 @@ QUOTA = {  # resource list values: canonical form, rounded up to milli units
 def test_quantities_are_stored_in_canonical_form(conformance_server, ns):
     path = f"/api/v1/namespaces/{ns}/resourcequotas/quota"
     body = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "quota", "namespace": ns},
-            "spec": {"hard": {key: value for key, (value, _) in QUOTA.items()}}}
-    code, _, stored = apply(conformance_server, path, body)
+            "spec": {"hard": {key: value for key, (value, _unused) in QUOTA.items()}}}
+    code, _unused, stored = apply(conformance_server, path, body)
     assert code == 201, stored
-    assert stored["spec"]["hard"] == {key: canonical for key, (_, canonical) in QUOTA.items()}
+    assert stored["spec"]["hard"] == {key: canonical for key, (_unused, canonical) in QUOTA.items()}
 
 
 def test_reapplying_other_spellings_of_a_quantity_is_a_no_op(conformance_server, ns):
     path = f"/api/v1/namespaces/{ns}/limitranges/limits"   # no controller writes LimitRanges
     body = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits", "namespace": ns},
             "spec": {"limits": [{"type": "Container", "max": {"cpu": "2000m", "memory": "2048Mi"}}]}}
-    code, _, stored = apply(conformance_server, path, body)
+    code, _unused, stored = apply(conformance_server, path, body)
     assert code == 201 and stored["spec"]["limits"][0]["max"] == {"cpu": "2", "memory": "2Gi"}
-    code, _, again = apply(conformance_server, path, body)
+    code, _unused, again = apply(conformance_server, path, body)
     assert code == 200 and again["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
 
 
@@ -306,27 +306,27 @@ SIZE_LIMITS = [  # a single quantity, not a resource list: no rounding to milli 
 
 def test_container_resources_and_size_limits_are_canonical(conformance_server, ns):
     resources = {"requests": {"cpu": 0.25, "memory": "1024Ki"}, "limits": {"cpu": 1, "memory": "0.5Gi"}}
-    volumes = [{"name": f"cache{i}", "emptyDir": {"sizeLimit": value}} for i, (value, _) in enumerate(SIZE_LIMITS)]
-    code, _, body = conformance_server.http("POST", deploy_path(ns), deployment(
+    volumes = [{"name": f"cache{i}", "emptyDir": {"sizeLimit": value}} for i, (value, _unused) in enumerate(SIZE_LIMITS)]
+    code, _unused, body = conformance_server.http("POST", deploy_path(ns), deployment(
         ns, "d", [container(resources=resources)]))
     assert code == 201, body
     stored = body["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert stored == {"requests": {"cpu": "250m", "memory": "1Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
     spec = deployment(ns, "e", [container()])
     spec["spec"]["template"]["spec"]["volumes"] = volumes
-    code, _, body = apply(conformance_server, deploy_path(ns, "e"), spec)
+    code, _unused, body = apply(conformance_server, deploy_path(ns, "e"), spec)
     assert code == 201, body
     stored = [v["emptyDir"]["sizeLimit"] for v in body["spec"]["template"]["spec"]["volumes"]]
-    assert stored == [canonical for _, canonical in SIZE_LIMITS]
+    assert stored == [canonical for _unused, canonical in SIZE_LIMITS]
 
 
 def test_invalid_quantities_are_refused(conformance_server, ns):
     spec = deployment(ns, "d", [container(resources={"limits": {"cpu": "1e2k"}})])
-    code, _, body = apply(conformance_server, deploy_path(ns, "d"), spec)
+    code, _unused, body = apply(conformance_server, deploy_path(ns, "d"), spec)
     assert (code, body.get("reason")) == (500, None)
     assert body["message"] == (f"failed to convert new object ({ns}/d; apps/v1, Kind=Deployment) to proper version: "
                                "unable to convert unstructured object to apps/v1, Kind=Deployment: " + BAD_QUANTITY)
-    code, _, body = conformance_server.http("POST", deploy_path(ns), spec)
+    code, _unused, body = conformance_server.http("POST", deploy_path(ns), spec)
     assert (code, body["reason"]) == (400, "BadRequest")
     assert body["message"] == 'Deployment in version "v1" cannot be handled as a Deployment: ' + BAD_QUANTITY
 
@@ -337,7 +337,7 @@ def test_empty_optional_values_are_dropped(conformance_server, ns):
     spec = deployment(ns, "d", [container(env=[{"name": "PILOT_ENABLE_X", "value": ""}], args=[], workingDir="")])
     spec["metadata"]["annotations"] = {}
     spec["spec"]["template"]["spec"].update(nodeSelector={}, serviceAccountName="", tolerations=[])
-    code, _, body = apply(conformance_server, deploy_path(ns, "d"), spec)
+    code, _unused, body = apply(conformance_server, deploy_path(ns, "d"), spec)
     assert code == 201, body
     pod = body["spec"]["template"]["spec"]
     assert pod["containers"][0]["env"] == [{"name": "PILOT_ENABLE_X"}]
@@ -349,7 +349,7 @@ def test_empty_optional_values_are_dropped(conformance_server, ns):
     owned = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"discovery"}']
     assert set(owned["f:env"]['k:{"name":"PILOT_ENABLE_X"}']) == {".", "f:name", "f:value"}
     # map entries are data, not fields: empty values stay
-    code, _, body = conformance_server.http("POST", f"/api/v1/namespaces/{ns}/configmaps", {
+    code, _unused, body = conformance_server.http("POST", f"/api/v1/namespaces/{ns}/configmaps", {
         "metadata": {"name": "cm", "labels": {"empty": ""}}, "data": {}, "binaryData": {}})
     assert code == 201 and body["metadata"]["labels"] == {"empty": ""}
     assert "data" not in body and "binaryData" not in body
@@ -363,16 +363,16 @@ def selector_owners(body: dict) -> dict:
 
 def test_service_selector_is_replaced_whole_by_another_manager(conformance_server, ns):
     path = f"/api/v1/namespaces/{ns}/services/istiod"
-    code, _, body = apply(conformance_server, path, service("istiod", {"app": "istiod", "istio.io/rev": "1-24"}),
-                          manager="installer")
+    code, _unused, body = apply(conformance_server, path, service("istiod", {"app": "istiod", "istio.io/rev": "1-24"}),
+                                manager="installer")
     assert code == 201 and selector_owners(body) == {"installer": {}}
-    code, _, body = apply(conformance_server, path, service("istiod", {"app": "istiod-canary"}), manager="canary")
+    code, _unused, body = apply(conformance_server, path, service("istiod", {"app": "istiod-canary"}), manager="canary")
     assert (code, body["reason"]) == (409, "Conflict")
     assert body["message"] == 'Apply failed with 1 conflict: conflict with "installer": .spec.selector'
     assert body["details"] == {"causes": [{"reason": "FieldManagerConflict", "message": 'conflict with "installer"',
                                            "field": ".spec.selector"}]}
-    code, _, body = apply(conformance_server, path, service("istiod", {"app": "istiod-canary"}), manager="canary",
-                          force=True)
+    code, _unused, body = apply(conformance_server, path, service("istiod", {"app": "istiod-canary"}), manager="canary",
+                                force=True)
     assert code == 200 and body["spec"]["selector"] == {"app": "istiod-canary"}
     assert selector_owners(body) == {"installer": None, "canary": {}}
 
@@ -380,7 +380,7 @@ def test_service_selector_is_replaced_whole_by_another_manager(conformance_serve
 def test_service_selector_keys_removed_by_the_same_manager(conformance_server, ns):
     path = f"/api/v1/namespaces/{ns}/services/istiod"
     apply(conformance_server, path, service("istiod", {"app": "istiod", "istio.io/rev": "1-24"}))
-    code, _, body = apply(conformance_server, path, service("istiod", {"app": "istiod"}))
+    code, _unused, body = apply(conformance_server, path, service("istiod", {"app": "istiod"}))
     assert code == 200 and body["spec"]["selector"] == {"app": "istiod"}
-    code, _, body = apply(conformance_server, path, service("istiod"))
+    code, _unused, body = apply(conformance_server, path, service("istiod"))
     assert code == 200 and "selector" not in body["spec"]

@@ -96,5 +96,5 @@ def test_every_component_as_the_cluster_modules_apply_it_with_an_air_gapped_cata
     base = [c for c in result["components"] if c["component"] == "base"][0]
     assert base["objects"] == 3 and ("ServiceAccount", "istio-reader-service-account") in objects
     assert [p["port"] for p in objects[("Service", "istio-ingressgateway")]["spec"]["ports"]] == [15021, 80, 443]
-    assert not [name for (_, name), o in objects.items()
+    assert not [name for (_unused, name), o in objects.items()
                 if "install.operator.istio.io/owning-resource" in json.dumps(o)]

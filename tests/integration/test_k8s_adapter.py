@@ -192,7 +192,7 @@ def test_second_identical_apply_writes_nothing_and_needs_no_dry_run(cluster, ns,
     assert not result.changed
     assert {r.action for r in result.objects} == {"unchanged"}
     assert log.writes() == []
-    assert [verb for verb, _, _ in log.verbs()] == ["get", "get", "get"]
+    assert [verb for verb, _unused, _unused in log.verbs()] == ["get", "get", "get"]
 
 
 def test_check_mode_persists_nothing_and_shows_a_diff(cluster, ns, log):

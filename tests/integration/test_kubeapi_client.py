@@ -233,7 +233,7 @@ def test_merge_json_and_strategic_patches(apps, core):
     merged = core.patch_namespaced_config_map("cm", NS, {"metadata": {"labels": {"a": None}}, "data": {"y": None}})
     assert merged.metadata.labels == {"b": "2"} and merged.data == {"x": "1"}
     patched = core.patch_namespaced_config_map("cm", NS, [{"op": "add", "path": "/data/z", "value": "3"},
-                                                         {"op": "remove", "path": "/data/x"}])
+                                                          {"op": "remove", "path": "/data/x"}])
     assert patched.data == {"z": "3"}
     expect_error(422, "Invalid", core.patch_namespaced_config_map, "cm", NS,
                  [{"op": "test", "path": "/data/z", "value": "nope"}])
@@ -269,7 +269,7 @@ def test_crd_lifecycle(kubeapi_dynamic, kubeapi_api_client, core, kubeapi_clean)
     assert crd.status.acceptedNames.shortNames == ["wd"] and crd.status.storedVersions == ["v1"]
     resources = client.ApisApi(kubeapi_api_client).get_api_versions().groups
     assert "example.com" in [g.name for g in resources]
-    _, _, raw = kubeapi_clean.http("GET", "/apis/example.com/v1")
+    _unused, _unused, raw = kubeapi_clean.http("GET", "/apis/example.com/v1")
     listed = {r["name"]: r for r in raw["resources"]}
     assert listed["widgets"]["shortNames"] == ["wd"] and listed["widgets"]["namespaced"] is True
     assert listed["widgets/status"]["verbs"] == ["get", "patch", "update"]
@@ -290,7 +290,7 @@ def test_crd_lifecycle(kubeapi_dynamic, kubeapi_api_client, core, kubeapi_clean)
     assert status.status.ready is True and status.spec.size == 4 and status.metadata.generation == 2
     crds.delete(name="widgets.example.com")
     expect_error(404, "NotFound", crds.get, name="widgets.example.com")
-    code, _, body = kubeapi_clean.http("GET", "/apis/example.com/v1/namespaces/work/widgets")
+    code, _unused, body = kubeapi_clean.http("GET", "/apis/example.com/v1/namespaces/work/widgets")
     assert code == 404 and body["reason"] == "NotFound"
 
 
@@ -370,14 +370,14 @@ def test_apply_custom_resource_list_map_and_atomic(widgets, kubeapi_dynamic):
 
 
 def test_apply_requires_field_manager(kubeapi_clean, core):
-    code, _, body = kubeapi_clean.http("PATCH", f"/api/v1/namespaces/{NS}/configmaps/x",
-                                       b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-                                       headers={"Content-Type": "application/apply-patch+yaml"})
+    code, _unused, body = kubeapi_clean.http("PATCH", f"/api/v1/namespaces/{NS}/configmaps/x",
+                                             b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+                                             headers={"Content-Type": "application/apply-patch+yaml"})
     assert code == 422 and body["reason"] == "Invalid" and "fieldManager" in body["message"]
-    code, _, body = kubeapi_clean.http("PATCH", f"/api/v1/namespaces/{NS}/configmaps/x",
-                                       b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {k: v}\n",
-                                       headers={"Content-Type": "application/apply-patch+yaml"},
-                                       query={"fieldManager": "yaml-writer"})
+    code, _unused, body = kubeapi_clean.http("PATCH", f"/api/v1/namespaces/{NS}/configmaps/x",
+                                             b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {k: v}\n",
+                                             headers={"Content-Type": "application/apply-patch+yaml"},
+                                             query={"fieldManager": "yaml-writer"})
     assert code == 201 and body["data"] == {"k": "v"}
 
 
@@ -463,8 +463,8 @@ def test_watch_live_events_with_selector(core):
 
 def test_watch_too_old_resource_version_is_expired(core, kubeapi_clean):
     kubeapi_clean.cluster.store._compacted = kubeapi_clean.cluster.store.rv
-    code, _, data = kubeapi_clean.http("GET", f"/api/v1/namespaces/{NS}/configmaps",
-                                       query={"watch": "true", "resourceVersion": "1"}, raw=True)
+    code, _unused, data = kubeapi_clean.http("GET", f"/api/v1/namespaces/{NS}/configmaps",
+                                             query={"watch": "true", "resourceVersion": "1"}, raw=True)
     event = json.loads(data.decode().splitlines()[0])
     assert code == 200
     assert event["type"] == "ERROR" and event["object"]["code"] == 410
@@ -598,13 +598,13 @@ def test_managed_fields_can_be_cleared_but_not_by_an_empty_list(core):
 
 
 def test_yaml_typed_values_are_refused_like_go_decoding(kubeapi_clean, core):
-    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
-                                       {"metadata": {"name": "flags"}, "data": {"enabled": True}})
+    code, _unused, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                             {"metadata": {"name": "flags"}, "data": {"enabled": True}})
     assert code == 400 and body["reason"] == "BadRequest"
     assert body["message"] == ('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal '
                                'bool into Go struct field ConfigMap.data of type string')
-    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
-                                       {"metadata": {"name": "n", "labels": {"port": 80}}})
+    code, _unused, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                             {"metadata": {"name": "n", "labels": {"port": 80}}})
     assert code == 400 and "ObjectMeta.metadata.labels of type string" in body["message"]
 
 
@@ -623,13 +623,13 @@ def test_custom_resource_status_default_survives_the_status_reset(kubeapi_dynami
 
 
 def test_null_decodes_into_string_fields_like_go(kubeapi_clean, core):
-    code, _, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
-                                       {"metadata": {"name": "nulls", "labels": {"a": None}}, "data": {"k": None}})
+    code, _unused, body = kubeapi_clean.http("POST", f"/api/v1/namespaces/{NS}/configmaps",
+                                             {"metadata": {"name": "nulls", "labels": {"a": None}}, "data": {"k": None}})
     assert code == 201, body
     assert body["metadata"]["labels"] == {"a": ""} and body["data"] == {"k": ""}
     container = {"name": "c", "image": "i", "env": [{"name": "EMPTY", "value": None}]}
     deployment = {"metadata": {"name": "nulls"}, "spec": {
         "selector": {"matchLabels": {"app": "n"}},
         "template": {"metadata": {"labels": {"app": "n"}}, "spec": {"containers": [container]}}}}
-    code, _, body = kubeapi_clean.http("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", deployment)
+    code, _unused, body = kubeapi_clean.http("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", deployment)
     assert code == 201, body

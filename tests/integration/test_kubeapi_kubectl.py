@@ -147,13 +147,13 @@ def test_server_side_apply_conflicts_and_force(kube):
 
 
 def test_server_dry_run(kube):
-    result = kube("apply", "--dry-run=server", "-f", "-", stdin=MANIFEST.split("---")[0])
+    result = kube("apply", "--dry-run=server", "-f", "-", stdin=MANIFEST.split("---", maxsplit=1)[0])
     assert "namespace/shop created (server dry run)" in result
     assert kube("get", "ns", "shop", check=False).returncode != 0
 
 
 def test_crd_wait_and_custom_resources(kube):
-    kube("apply", "-f", "-", stdin=MANIFEST.split("---")[0])
+    kube("apply", "-f", "-", stdin=MANIFEST.split("---", maxsplit=1)[0])
     kube("apply", "-f", "-", stdin=CRD)
     assert "condition met" in kube("wait", "--for=condition=Established", "crd/gadgets.example.com",
                                    "--timeout=10s")

@@ -33,7 +33,7 @@ ISTIO_LIKE = [
      "subjects": [{"kind": "ServiceAccount", "name": "istiod", "namespace": "istio-system"}]},
     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istiod", "namespace": "istio-system"},
      "spec": {"selector": {"app": "istiod"}, "ports": [{"name": "grpc-xds", "port": 15010},
-                                                      {"name": "https-webhook", "port": 443, "targetPort": 15017}]}},
+                                                       {"name": "https-webhook", "port": 443, "targetPort": 15017}]}},
     {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "istiod", "namespace": "istio-system"},
      "spec": {"selector": {"matchLabels": {"app": "istiod"}},
               "template": {"metadata": {"labels": {"app": "istiod"}},
@@ -63,12 +63,12 @@ ISTIO_LIKE = [
      "metadata": {"name": "stable-channel-policy.istio.io"},
      "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": [
          {"apiGroups": ["networking.istio.io"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*"]}]},
-              "validations": [{"expression": "true"}]}},
+         "validations": [{"expression": "true"}]}},
     {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
      "metadata": {"name": "stable-channel-policy-binding.istio.io"},
      "spec": {"policyName": "stable-channel-policy.istio.io", "validationActions": ["Deny"]}},
     {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "istiod-x", "namespace": "istio-system",
-                                                                                 "labels": {"kubernetes.io/service-name": "istiod"}},
+                                                                                "labels": {"kubernetes.io/service-name": "istiod"}},
      "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1"]}], "ports": [{"name": "grpc-xds", "port": 15010}]},
     {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "istiod-remote", "namespace": "istio-system"},
      "subsets": [{"addresses": [{"ip": "10.0.0.2"}], "ports": [{"port": 15012}]}]},
@@ -154,21 +154,21 @@ def test_multi_version_crd_serves_every_version(kubeapi_clean):
     v1 = crd["spec"]["versions"][0]
     v1beta1 = dict(copy.deepcopy(v1), name="v1beta1", storage=False)
     crd["spec"]["versions"] = [v1beta1, v1]
-    code, _, _ = kubeapi_clean.http("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    code, _unused, _unused = kubeapi_clean.http("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
     assert code == 201
-    _, _, group = kubeapi_clean.http("GET", "/apis/gateway.example.io")
+    _unused, _unused, group = kubeapi_clean.http("GET", "/apis/gateway.example.io")
     assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
     assert group["preferredVersion"]["version"] == "v1"
     body = {"apiVersion": "gateway.example.io/v1beta1", "kind": "Big",
             "metadata": {"name": "old", "namespace": "default"}, "spec": {"field0000": "a"}}
-    code, _, created = kubeapi_clean.http("POST", "/apis/gateway.example.io/v1beta1/namespaces/default/bigs", body)
+    code, _unused, created = kubeapi_clean.http("POST", "/apis/gateway.example.io/v1beta1/namespaces/default/bigs", body)
     assert code == 201 and created["apiVersion"] == "gateway.example.io/v1beta1"
-    _, _, at_v1 = kubeapi_clean.http("GET", "/apis/gateway.example.io/v1/namespaces/default/bigs/old")
+    _unused, _unused, at_v1 = kubeapi_clean.http("GET", "/apis/gateway.example.io/v1/namespaces/default/bigs/old")
     assert at_v1["apiVersion"] == "gateway.example.io/v1" and at_v1["spec"] == {"field0000": "a"}
-    _, _, listed = kubeapi_clean.http("GET", "/apis/gateway.example.io/v1beta1/bigs")
+    _unused, _unused, listed = kubeapi_clean.http("GET", "/apis/gateway.example.io/v1beta1/bigs")
     assert [i["apiVersion"] for i in listed["items"]] == ["gateway.example.io/v1beta1"]
-    _, _, crd_now = kubeapi_clean.http("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
-                                              "bigs.gateway.example.io")
+    _unused, _unused, crd_now = kubeapi_clean.http("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                                                   "bigs.gateway.example.io")
     assert crd_now["status"]["storedVersions"] == ["v1"]
 
 
@@ -176,11 +176,11 @@ def test_deletecollection_with_selector(kubeapi_clean):
     for name, team in (("a", "x"), ("b", "x"), ("c", "y")):
         kubeapi_clean.http("POST", "/api/v1/namespaces/default/configmaps",
                            {"metadata": {"name": name, "labels": {"team": team}}})
-    code, _, body = kubeapi_clean.http("DELETE", "/api/v1/namespaces/default/configmaps",
-                                       query={"labelSelector": "team=x"})
+    code, _unused, body = kubeapi_clean.http("DELETE", "/api/v1/namespaces/default/configmaps",
+                                             query={"labelSelector": "team=x"})
     assert code == 200 and body["kind"] == "ConfigMapList"
     assert sorted(i["metadata"]["name"] for i in body["items"]) == ["a", "b"]
-    _, _, left = kubeapi_clean.http("GET", "/api/v1/namespaces/default/configmaps")
+    _unused, _unused, left = kubeapi_clean.http("GET", "/api/v1/namespaces/default/configmaps")
     assert sorted(i["metadata"]["name"] for i in left["items"]) == ["c", "kube-root-ca.crt"]
 
 
@@ -195,8 +195,8 @@ def test_field_validation_modes_for_custom_resources(kubeapi_clean):
         'unknown field "spec.bogus"' in headers["Warning"]
     assert created["spec"] == {"field0000": "a"}
     body["metadata"]["name"] = "s"
-    code, _, error = kubeapi_clean.http("POST", path, body, query={"fieldValidation": "Strict"})
+    code, _unused, error = kubeapi_clean.http("POST", path, body, query={"fieldValidation": "Strict"})
     assert code == 400 and 'strict decoding error: unknown field "spec.bogus"' in error["message"]
     body["metadata"]["name"] = "i"
-    code, headers, _ = kubeapi_clean.http("POST", path, body, query={"fieldValidation": "Ignore"})
+    code, headers, _unused = kubeapi_clean.http("POST", path, body, query={"fieldValidation": "Ignore"})
     assert code == 201 and "Warning" not in headers

@@ -35,8 +35,8 @@ def apply(handle, obj: dict, manager: str = "test") -> dict:
     namespace = obj["metadata"].get("namespace")
     path = f"{base}/namespaces/{namespace}/{plural}/{obj['metadata']['name']}" if namespace else \
         f"{base}/{plural}/{obj['metadata']['name']}"
-    code, _, body = handle.http("PATCH", path, obj, headers={"Content-Type": "application/apply-patch+yaml"},
-                                query={"fieldManager": manager})
+    code, _unused, body = handle.http("PATCH", path, obj, headers={"Content-Type": "application/apply-patch+yaml"},
+                                      query={"fieldManager": manager})
     assert code in (200, 201), body
     return body
 
@@ -169,7 +169,7 @@ def test_workload_simulation_can_be_switched_off(kubeapi_factory):
     (cluster,) = kubeapi_factory(workloads=False)
     namespace(cluster, "app")
     apply(cluster, deployment("web", "app"))
-    _, _, body = cluster.http("GET", "/apis/apps/v1/namespaces/app/deployments/web")
+    _unused, _unused, body = cluster.http("GET", "/apis/apps/v1/namespaces/app/deployments/web")
     assert "status" not in body or not body["status"]
 
 
@@ -261,7 +261,7 @@ def test_fault_injection_statuses(kubeapi_clean, core_api):
     assert body["reason"] == "TooManyRequests" and body["details"]["retryAfterSeconds"] == 3
     assert cluster.http("GET", "/api/v1/namespaces/default")[0] == 200
     cluster.inject_fault(verb="list", resource="configmaps", status=500, count=2)
-    for _ in range(2):
+    for _unused in range(2):
         with pytest.raises(ApiException) as info:
             core_api.list_namespaced_config_map("default")
         assert info.value.status == 500 and json.loads(info.value.body)["reason"] == "InternalError"
@@ -319,7 +319,7 @@ def test_request_log_records_writes_in_order(kubeapi_clean):
 
 
 def test_admin_endpoints_need_the_token(kubeapi_clean):
-    code, _, _ = kubeapi_clean.http("GET", "/_test/requests", headers={"Authorization": "Bearer nope"})
+    code, _unused, _unused = kubeapi_clean.http("GET", "/_test/requests", headers={"Authorization": "Bearer nope"})
     assert code == 401
     assert kubeapi_clean.admin("GET", "config")["nodes"] == 1
     assert kubeapi_clean.admin("POST", "faults", {"verb": "get", "status": 500})["status"] == 500
@@ -365,9 +365,9 @@ def test_cli_serves_several_clusters_and_stops_on_sigterm(tmp_path, kubectl_bina
         subprocess.run(kubectl + ["--context", "cluster2", "create", "ns", "only-two"], check=True, env=env,
                        capture_output=True)
         two = subprocess.run(kubectl + ["--context", "cluster2", "get", "ns", "only-two"], env=env,
-                             capture_output=True)
+                             capture_output=True, check=False)
         one = subprocess.run(kubectl + ["--context", "cluster1", "get", "ns", "only-two"], env=env,
-                             capture_output=True)
+                             capture_output=True, check=False)
         assert two.returncode == 0 and one.returncode != 0
         cli = [sys.executable, "-m", "tests.kubeapi"]
         names = subprocess.run(cli + ["pods", "--kubeconfig", str(kubeconfig), "--context", "cluster2",
@@ -392,7 +392,7 @@ def test_multiple_clusters_fixture_are_independent(kubeapi_clusters):
     assert one.ca_pem != two.ca_pem and one.token != two.token
     assert one.http("GET", "/version")[0] == 200
     # Each cluster rejects the other's token.
-    code, _, _ = two.http("GET", "/api/v1/namespaces", headers={"Authorization": f"Bearer {one.token}"})
+    code, _unused, _unused = two.http("GET", "/api/v1/namespaces", headers={"Authorization": f"Bearer {one.token}"})
     assert code == 401
 
 
@@ -427,8 +427,8 @@ def test_start_is_fast_and_stop_leaves_no_threads(core_api):
 
 def test_watch_timeout_seconds_ends_the_stream(kubeapi_clean):
     started = time.monotonic()
-    code, _, data = kubeapi_clean.http("GET", "/api/v1/namespaces", query={"watch": "1", "timeoutSeconds": "1"},
-                                       raw=True)
+    code, _unused, data = kubeapi_clean.http("GET", "/api/v1/namespaces", query={"watch": "1", "timeoutSeconds": "1"},
+                                             raw=True)
     elapsed = time.monotonic() - started
     events = [json.loads(line) for line in data.decode().splitlines()]
     assert code == 200 and 0.9 <= elapsed < 3

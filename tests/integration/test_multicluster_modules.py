@@ -16,7 +16,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply impor
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from tests.cluster.fixtures import on_python_server
 from tests.helpers.ansible import ROOT, run_playbook
-from tests.integration.test_multicluster import (GATEWAY_CRD, Mesh, mesh_network,  # noqa: F401 (a fixture)
+from tests.integration.test_multicluster import (GATEWAY_CRD, Mesh, mesh_network,  # noqa: F401 (a fixture) pylint: disable=unused-import
                                                  who_am_i)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("mesh_network")]

@@ -17,7 +17,7 @@ def daemonset(image):
 
 
 def pods_by_node(cluster):
-    _, _, body = cluster.http("GET", "/api/v1/namespaces/ztunnel/pods")
+    _unused, _unused, body = cluster.http("GET", "/api/v1/namespaces/ztunnel/pods")
     return {p["spec"]["nodeName"]: p for p in body["items"] if p["spec"].get("nodeName")}
 
 
@@ -30,7 +30,7 @@ def settled(cluster, nodes, timeout=60):
     (the controller creates them, the scheduler binds them, kwok runs them: all asynchronous)."""
     deadline = time.monotonic() + timeout
     while True:
-        _, _, ds = cluster.http("GET", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel")
+        _unused, _unused, ds = cluster.http("GET", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel")
         pods = pods_by_node(cluster)
         if ds["status"].get("observedGeneration") == ds["metadata"]["generation"] and sorted(pods) == nodes \
                 and all(ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods.values()):
@@ -40,8 +40,8 @@ def settled(cluster, nodes, timeout=60):
 
 
 def apply(cluster, obj):
-    status, _, body = cluster.http("PATCH", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel?fieldManager=test",
-                                   obj, headers={"Content-Type": "application/apply-patch+yaml"})
+    status, _unused, body = cluster.http("PATCH", "/apis/apps/v1/namespaces/ztunnel/daemonsets/ztunnel?fieldManager=test",
+                                         obj, headers={"Content-Type": "application/apply-patch+yaml"})
     assert status in (200, 201), body
 
 

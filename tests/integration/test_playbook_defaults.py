@@ -79,7 +79,7 @@ def test_no_playbook_sets_the_interpreter_as_a_play_variable():
 
 
 def test_interpreter_you_configure_is_used(installed, tmp_path):
-    env, _ = installed
+    env, _unused = installed
     # ANSIBLE_PYTHON_INTERPRETER is respected: a Python that does not exist fails the module...
     failed = playbook("servicemesh.istio.render", tmp_path, dict(env, ANSIBLE_PYTHON_INTERPRETER=MISSING_PYTHON),
                       render_vars())
@@ -97,7 +97,7 @@ def test_interpreter_you_configure_is_used(installed, tmp_path):
 
 
 def test_without_one_the_python_running_ansible_playbook_is_used(installed, tmp_path):
-    env, _ = installed
+    env, _unused = installed
     proc = playbook("servicemesh.istio.render", tmp_path, env, render_vars(), unset=["ANSIBLE_PYTHON_INTERPRETER"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     chosen = PlaybookRun(proc).result("Choose the Python interpreter")

@@ -41,7 +41,7 @@ def serve(argv: list[str]) -> int:
     api = KubeAPI(args.clusters, args.kubeconfig, args.port, args.plain_http, config).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_unused: stop.set())
     ready = {"kubeconfig": api.kubeconfig, "pid": __import__("os").getpid(),
              "clusters": [{"name": h.name, "context": h.context, "url": h.url} for h in api.handles]}
     print(READY_PREFIX + json.dumps(ready), flush=True)
@@ -103,7 +103,7 @@ def command(name: str, argv: list[str]) -> int:
     if name == "pods":
         owner = None
         if args.owner:
-            kind, _, owner_name = args.owner.partition("/")
+            kind, _unused, owner_name = args.owner.partition("/")
             owner = {"kind": kind, "name": owner_name}
         result = handle.create_pods(args.namespace, args.count, labels=_pairs(args.label),
                                     annotations=_pairs(args.annotation), phase=args.phase,

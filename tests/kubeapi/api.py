@@ -74,7 +74,7 @@ def deep(obj: Any) -> Any:
 
 
 def random_suffix(length: int = 5) -> str:
-    return "".join(random.choice(NAME_CHARS) for _ in range(length))
+    return "".join(random.choice(NAME_CHARS) for _unused in range(length))
 
 
 def object_key(rt: ResourceType, obj: dict) -> tuple:
@@ -119,7 +119,7 @@ class ApiCore:
         api_version = body.get("apiVersion")
         kind = body.get("kind")
         if api_version and api_version != rt.group_version:
-            group, _, version = api_version.rpartition("/")
+            group, _unused, version = api_version.rpartition("/")
             if group != rt.group or version not in rt.served_versions:
                 raise bad_request(f"the API version in the data ({api_version}) does not match the expected "
                                   f"API version ({rt.group_version})")
@@ -266,7 +266,7 @@ class ApiCore:
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            ns, _, name = data["start"].rstrip("\x00").partition("/")
+            ns, _unused, name = data["start"].rstrip("\x00").partition("/")
             return (ns, name) if name else ("", ns)
         except (ValueError, KeyError, TypeError):
             raise bad_request("continue key is not valid: invalid continue token") from None
@@ -736,4 +736,3 @@ def parse_body(raw: bytes, content_type: str) -> Any:
             except yaml.YAMLError as exc:
                 raise bad_request(f"error decoding YAML: {exc}") from None
         raise bad_request("the object provided is unrecognized: invalid JSON body") from None
-

@@ -116,7 +116,7 @@ class Cluster(ControllersMixin, SimulationMixin, LifecycleMixin, ApiCore):
         return [deep(o) for o in self.store.items(rt.gr, namespace if rt.namespaced else "")]
 
     def object_count(self) -> int:
-        return sum(1 for _ in self.store.all_objects())
+        return sum(1 for _unused in self.store.all_objects())
 
     def namespaces(self) -> list[str]:
         return [meta(ns)["name"] for ns in self.store.items(("", "namespaces"))]

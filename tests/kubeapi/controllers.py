@@ -325,4 +325,3 @@ def _b64(data: bytes) -> str:
 
 def _sa_groups(namespace: str) -> list:
     return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
-

@@ -63,7 +63,7 @@ def group_doc(registry: Registry, group: str) -> Optional[dict]:
 
 
 def _subresource_kind(rt: ResourceType, sub: str) -> tuple:
-    kind, _ = SUBRESOURCES.get(sub, (None, ()))
+    kind, _unused = SUBRESOURCES.get(sub, (None, ()))
     if sub == "proxy" and rt.plural == "services":
         kind = ("", "v1", "ServiceProxyOptions")
     return kind

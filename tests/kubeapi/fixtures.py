@@ -127,4 +127,3 @@ def kubectl_binary() -> str:
     if not path:
         pytest.fail("kubectl is not installed; .ci/run installs Debian's kubernetes-client", pytrace=False)
     return path
-

@@ -49,7 +49,7 @@ class LifecycleMixin:
         rt = call.rt
         options = call.body if isinstance(call.body, dict) else {}
         policy = self._policy(call, options)
-        items, _ = self.list_objects(call)
+        items, _unused = self.list_objects(call)
         out = []
         for obj in items:
             if call.dry_run:
@@ -58,7 +58,7 @@ class LifecycleMixin:
             current = self.store.get(rt.gr, *_key(rt, obj))
             if current is None:
                 continue
-            result, _ = self.delete_object(self.storage_rt(rt), current, policy)
+            result, _unused = self.delete_object(self.storage_rt(rt), current, policy)
             call.record["persisted"] = True
             out.append(result)
         items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} if rt.builtin

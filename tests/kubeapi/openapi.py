@@ -54,7 +54,7 @@ def _ref(rt: ResourceType) -> dict:
 
 
 def gv_document(registry: Registry, group: str, version: str) -> Optional[dict]:
-    types = [rt for rt in registry.resources_in(group, version)]
+    types = list(registry.resources_in(group, version))
     if not types:
         return None
     paths: dict = {}

@@ -227,17 +227,17 @@ def _scalar(kind: str, wire: int, value: Any) -> Any:
     if kind == "i":
         return _signed(value)
     if kind == "t":
-        fields = {n: v for n, _, v in _fields(value)}
+        fields = {n: v for n, _unused, v in _fields(value)}
         seconds = _signed(fields.get(1, 0))
         if not seconds:
             return None
         stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
         return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind == "q":
-        fields = {n: v for n, _, v in _fields(value)}
+        fields = {n: v for n, _unused, v in _fields(value)}
         return bytes(fields.get(1, b"")).decode()
     if kind == "x":
-        fields = {n: v for n, _, v in _fields(value)}
+        fields = {n: v for n, _unused, v in _fields(value)}
         if fields.get(1, 0) == 1:
             return bytes(fields.get(3, b"")).decode()
         return _signed(fields.get(2, 0))
@@ -263,7 +263,7 @@ def decode_message(name: str, data: bytes) -> dict:
         repeated = kind.startswith("*")
         base = kind.lstrip("*")
         if base.startswith("m") and len(base) == 2:
-            entry = {n: v for n, _, v in _fields(value)}
+            entry = {n: v for n, _unused, v in _fields(value)}
             key = bytes(entry.get(1, b"")).decode()
             out.setdefault(json_name, {})[key] = _scalar(base[1], 2, entry.get(2, b""))
             continue
@@ -292,8 +292,8 @@ def decode(body: bytes, group: str, kind_hint: str = "") -> dict:
     """A Kubernetes protobuf request body as the equivalent JSON object."""
     if not body.startswith(MAGIC):
         raise ApiError(400, "protobuf body without the k8s envelope", "BadRequest")
-    envelope = {n: v for n, _, v in _fields(body[len(MAGIC):])}
-    type_meta = {n: v for n, _, v in _fields(envelope.get(1, b""))}
+    envelope = {n: v for n, _unused, v in _fields(body[len(MAGIC):])}
+    type_meta = {n: v for n, _unused, v in _fields(envelope.get(1, b""))}
     api_version = bytes(type_meta.get(1, b"")).decode()
     kind = bytes(type_meta.get(2, b"")).decode() or kind_hint
     body_group = api_version.rpartition("/")[0] if "/" in api_version else ""

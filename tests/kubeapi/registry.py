@@ -312,4 +312,3 @@ def crd_types(crd: dict) -> list[ResourceType]:
                          scale.get("labelSelectorPath")) if scale else None,
         ))
     return types
-

@@ -77,8 +77,8 @@ def label_matcher(requirements: list[Requirement]) -> Callable[[dict], bool]:
     if not requirements:
         return lambda labels: True
     # Fast path for the common all-equality selector.
-    if all(op == "=" for _, op, _ in requirements):
-        pairs = [(k, v[0]) for k, _, v in requirements]
+    if all(op == "=" for _unused, op, _unused in requirements):
+        pairs = [(k, v[0]) for k, _unused, v in requirements]
         return lambda labels: all(labels.get(k) == v for k, v in pairs)
     return lambda labels: all(_matches(r, labels) for r in requirements)
 

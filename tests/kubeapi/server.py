@@ -262,7 +262,7 @@ class KubeHandler(BaseHTTPRequestHandler):
             record["patch_type"] = {"application/apply-patch+yaml": "apply", "application/merge-patch+json": "merge",
                                     "application/json-patch+json": "json",
                                     "application/strategic-merge-patch+json": "strategic"}.get(content_type,
-                                                                                             content_type)
+                                                                                               content_type)
         self.inject_fault(verb, info, record)
         if rt is None:
             raise ApiError(404, NOT_FOUND, "NotFound")
@@ -359,7 +359,7 @@ class KubeHandler(BaseHTTPRequestHandler):
         if isinstance(result, EncodedList):
             if tables.wants_table(accept):
                 return tables.table(call.rt, result.items, result.metadata, self.query.get("includeObject",
-                                                                                          "Metadata"))
+                                                                                           "Metadata"))
             if tables.wants_partial(accept):
                 return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
                         "metadata": result.metadata,
@@ -544,4 +544,3 @@ def serve_in_thread(server: KubeHTTPServer) -> threading.Thread:
                               name=f"kubeapi-{server.server_address[1]}", daemon=True)
     thread.start()
     return thread
-

@@ -35,7 +35,7 @@ class SimConfig:
     pods: bool = False               # create Pods for every workload (see also simulate_pods)
     pod_status: bool = True          # Pods created through the API become Running/Ready
     load_balancer: bool = True       # LoadBalancer Services get status.loadBalancer.ingress
-    namespace_bootstrap: bool = True # default ServiceAccount and kube-root-ca.crt in new namespaces
+    namespace_bootstrap: bool = True  # default ServiceAccount and kube-root-ca.crt in new namespaces
     webhook_ca: bool = True          # injector webhooks of Istio revisions get a caBundle
     nodes: int = 1
 
@@ -423,7 +423,7 @@ class SimulationMixin:
         started = now()
         truthy = "True" if ready and phase == "Running" else "False"
         conditions = [{"type": t, "status": "True" if t in ("PodScheduled", "Initialized",
-                                                              "PodReadyToStartContainers") or truthy == "True"
+                                                            "PodReadyToStartContainers") or truthy == "True"
                        else "False", "lastProbeTime": None, "lastTransitionTime": started}
                       for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
                                 "PodScheduled")]
@@ -474,7 +474,7 @@ class SimulationMixin:
         found = self.injection_for(namespace, labels)
         if found is None:
             return None
-        revision, _, hook = found
+        revision, _unused, hook = found
         annotations["istio.io/rev"] = revision
         annotations["sidecar.istio.io/status"] = json.dumps(
             {"initContainers": None, "containers": ["istio-proxy"], "volumes": ["istio-envoy", "istio-data",

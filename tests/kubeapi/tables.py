@@ -196,12 +196,12 @@ def _row_object(obj: dict, include: str) -> Optional[dict]:
 
 
 def column_definitions(rt: ResourceType) -> list[dict]:
-    columns, _ = _columns(rt)
+    columns, _unused = _columns(rt)
     return [{"name": n, "type": t, "format": f, "description": "", "priority": p} for n, t, f, p in columns]
 
 
 def rows(rt: ResourceType, objs: list[dict], include: str) -> list[dict]:
-    _, cells = _columns(rt)
+    _unused, cells = _columns(rt)
     out = []
     for obj in objs:
         row: dict = {"cells": cells(obj)}

@@ -49,7 +49,7 @@ def _path_segment(name: str) -> Optional[str]:
 
 
 def qualified_name_error(key: str) -> Optional[str]:
-    prefix, _, name = key.rpartition("/")
+    prefix, _unused, name = key.rpartition("/")
     if "/" in key and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return "prefix part " + SUBDOMAIN_MSG
     if not name or len(name) > 63 or not QUALIFIED_NAME.fullmatch(name):

@@ -5,7 +5,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplan
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import builtin_catalog
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
-from tests.unit.test_lifecycle import OPTIONS, cluster, install, renderer  # noqa: F401  (fixtures)
+from tests.unit.test_lifecycle import OPTIONS, cluster, install, renderer  # noqa: F401  (fixtures) pylint: disable=unused-import
 
 
 @pytest.mark.parametrize("agent,cp,followed,ok", [

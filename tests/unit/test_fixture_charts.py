@@ -105,7 +105,7 @@ def test_layout_versions_and_charts():
 
 def _tree(root):
     files = set()
-    for dirpath, _, names in os.walk(root):
+    for dirpath, _unused, names in os.walk(root):
         for n in names:
             files.add(os.path.relpath(os.path.join(dirpath, n), root))
     return files
@@ -206,7 +206,7 @@ def test_rendering_is_fast():
     for chart in CHARTS:
         c = load(LATEST, chart)
         times = []
-        for _ in range(5):
+        for _unused in range(5):
             start = time.perf_counter()
             c.render({"profile": "ambient"}, name="x", namespace="istio-system", is_install=True)
             times.append(time.perf_counter() - start)
@@ -647,7 +647,7 @@ def test_base():
     for name, (group, kind, short) in crds.items():
         spec = objs[("CustomResourceDefinition", name)]["spec"]
         assert (spec["group"], spec["names"]["kind"], spec["names"]["plural"], spec["scope"]) == (
-            group, kind, name.split(".")[0], "Namespaced")
+            group, kind, name.split(".", maxsplit=1)[0], "Namespaced")
         assert spec["names"]["shortNames"] == [short]
         [v1] = spec["versions"]
         assert (v1["name"], v1["served"], v1["storage"], v1["subresources"]) == ("v1", True, True, {"status": {}})

@@ -131,7 +131,7 @@ def test_version_follows_the_injecting_revision(cluster, renderer):  # noqa: F81
 def test_a_remote_revision_known_only_by_its_webhook(cluster):  # noqa: F811
     """A remote cluster's injector is served by the istiod of another cluster: the webhook is what it has."""
     cluster.put({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-                  "metadata": {"name": "istio-sidecar-injector-r1", "labels": {"istio.io/rev": "r1"}}})
+                 "metadata": {"name": "istio-sidecar-injector-r1", "labels": {"istio.io/rev": "r1"}}})
     catalog = builtin_catalog()
     assert gw.gateway_version(cluster, catalog, None, "r1") == (catalog.resolve(None), [])
     assert gw.gateway_version(cluster, catalog, "v1.29.6", "r1")[0].name == "v1.29.6"

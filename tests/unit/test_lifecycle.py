@@ -53,7 +53,6 @@ def test_in_place_install_records_and_is_idempotent(cluster, renderer):
     assert cp.metadata["activeRevision"] == "default"
 
 
-
 def test_second_run_makes_no_writes(cluster, renderer):
     # The stand-in records lists as atomic in managedFields, so the validating webhooks' failurePolicy
     # handling (which needs list-map keys) is left to the integration tests on the real protocol.
@@ -132,8 +131,11 @@ def test_remove_refuses_revision_in_use(cluster, renderer):
     assert inventory.load(cluster, "istio-system", "controlplane", "default") is None
 
 
+def mesh(team):
+    return {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}
+
+
 def test_overlapping_discovery_selectors_are_refused(cluster, renderer):
-    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
     install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
     install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
     label(cluster, "apps", mesh="blue")
@@ -169,7 +171,6 @@ def test_control_planes_watching_other_clusters_do_not_overlap(cluster, renderer
 
 
 def test_a_tag_is_not_taken_from_another_control_plane_without_force(cluster, renderer):
-    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
     install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
     install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
     blue = lifecycle.resolve_tag_target(cluster, None, "blue", None)
@@ -193,7 +194,6 @@ class RefusingRenderer:
 
 
 def test_moving_a_tag_renders_before_removing_it_elsewhere(cluster, renderer):
-    mesh = lambda team: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": team}}]}}  # noqa: E731
     install(cluster, renderer, name="blue", namespace="istio-system", version="v1.30.3", values=mesh("blue"))
     install(cluster, renderer, name="green", namespace="other", version="v1.30.3", values=mesh("green"))
     lifecycle.install_tag(cluster, renderer, builtin_catalog(), "prod",

@@ -352,7 +352,7 @@ def manifest(renderer, p, *entries):
 def test_every_component_renders_what_its_cluster_module_applies(renderer, strategy):
     from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
     from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
-    from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway as gateway
+    from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
     from tests.unit.k8s.fake_cluster import FakeCluster
     fake = FakeCluster()
     for namespace in ("istio-system", "istio-cni", "ztunnel"):

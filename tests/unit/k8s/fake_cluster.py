@@ -117,7 +117,8 @@ class FakeCluster:
 
     @staticmethod
     def _same(a, b):
-        strip = lambda o: {k: v for k, v in o.items() if k != "metadata"}  # noqa: E731
+        def strip(obj):
+            return {k: v for k, v in obj.items() if k != "metadata"}
         return strip(a) == strip(b) and a["metadata"].get("labels") == b["metadata"].get("labels")
 
     def patch(self, ref, patch, field_manager, dry_run=False):

@@ -42,7 +42,7 @@ def test_conflict_error_names_object_fields_and_managers():
 def test_other_errors_carry_the_status_message():
     status = {"kind": "Status", "reason": "Invalid", "message": 'ConfigMap "x" is invalid: data: bad'}
     error = api_error("apply ConfigMap ns/x", api_exception(422, status))
-    assert type(error) is ApiError and error.status == 422
+    assert error.__class__ is ApiError and error.status == 422
     assert str(error) == 'apply ConfigMap ns/x: ConfigMap "x" is invalid: data: bad (HTTP 422 Invalid)'
 
 
@@ -82,7 +82,7 @@ def test_retries_give_up_with_the_status_message():
 
 
 def test_client_errors_are_not_retried():
-    cluster, _ = quiet_cluster()
+    cluster, _unused = quiet_cluster()
     send = Sender(api_exception(403, {"message": "forbidden"}))
     with pytest.raises(ApiError, match="forbidden"):
         cluster._call("get x", send)
@@ -90,7 +90,7 @@ def test_client_errors_are_not_retried():
 
 
 def test_unreachable_names_the_host():
-    cluster, _ = quiet_cluster(attempts=1)
+    cluster, _unused = quiet_cluster(attempts=1)
     send = Sender(urllib3.exceptions.MaxRetryError(None, "/version", urllib3.exceptions.NewConnectionError(
         None, "Connection refused")))
     with pytest.raises(ClusterUnreachable, match="https://k8s.example:6443"):

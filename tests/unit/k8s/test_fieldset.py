@@ -37,7 +37,8 @@ FIELDS = {
 }
 
 
-def live_from(desired, fields=FIELDS, manager=MANAGER, api_version="apps/v1", **extra_spec):
+def live_from(desired, fields=None, manager=MANAGER, api_version="apps/v1", **extra_spec):
+    fields = FIELDS if fields is None else fields
     live = copy.deepcopy(desired)
     live["metadata"].update(uid="u", resourceVersion="7", managedFields=[
         {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",

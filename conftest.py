@@ -1,44 +1,42 @@
 """Root pytest configuration.
 
 The repository root is the collection root. Ansible imports collection code as
-``ansible_collections.servicemesh.istio``; this file makes that import path
-exist for a plain clone by linking the checkout into a private collections
-tree, and exports it for any ansible-playbook the tests start.
+``ansible_collections.servicemesh.istio``; pytest-ansible makes that import path exist. Started
+in this directory, it reads the collection's name from galaxy.yml, uses (or makes) the tree
+collections/ansible_collections/servicemesh/istio (hack/env.sh makes it a link to the checkout),
+puts it on sys.path and in Ansible's collection finder, and exports ANSIBLE_COLLECTIONS_PATH for
+any ansible-playbook the tests start.
 """
 import os
-import sys
+from pathlib import Path
 
 import pytest
+from pytest_ansible.units import inject
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-COLLECTIONS_ROOT = os.path.join(ROOT, ".collections")
-
-
-def _link_collection():
-    namespace_dir = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "servicemesh")
-    link = os.path.join(namespace_dir, "istio")
-    os.makedirs(namespace_dir, exist_ok=True)
-    if not os.path.islink(link):
-        try:
-            os.symlink(ROOT, link)
-        except FileExistsError:  # another test worker made it first
-            pass
-    return COLLECTIONS_ROOT
-
-
-def _export_collections_path(path):
-    current = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
-    parts = [p for p in current.split(os.pathsep) if p]
-    if path not in parts:
-        os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([path] + parts)
-
-
-_collections = _link_collection()
-if _collections not in sys.path:
-    sys.path.insert(0, _collections)
-_export_collections_path(_collections)
+COLLECTIONS_ROOT = os.path.join(ROOT, "collections")
 
 pytest_plugins = ["tests.kubeapi.fixtures", "tests.cluster.fixtures"]
+
+
+def use_collection():
+    """What pytest-ansible does when pytest starts here, for scripts run outside pytest (the benchmarks)."""
+    inject(Path(ROOT))
+
+
+def pytest_configure(config):
+    # (Runs before pytest-ansible's pytest_configure.)
+    if config.pluginmanager.has_plugin("ansible_pytest_collections"):
+        # ansible-test units: the checkout's copy already sits in a collection tree, which ansible-test's
+        # collection finder serves; pytest-ansible takes that tree instead of making one.
+        os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(Path(ROOT).parents[2])
+        config.option.ansible_unit_inject_only = True
+        # ansible-test runs each test in a fork of its worker. The Helm engine is a Go library, and a Go
+        # runtime does not survive fork() once loaded: the tests run in the workers, as under plain pytest.
+        config.pluginmanager.set_blocked("ansible_forked")
+    elif Path(config.invocation_params.dir).resolve() != Path(ROOT).resolve():
+        # pytest-ansible sets the collection up only when pytest starts in the collection root.
+        use_collection()
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,15 @@ each first on an empty cluster and then re-run unchanged, with ratios against ku
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
-import conftest  # noqa: E402  (makes ansible_collections.servicemesh.istio importable)
+import conftest  # noqa: E402
+
+conftest.use_collection()  # ansible_collections.servicemesh.istio importable, as in the tests
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import (  # noqa: E402
     ChartSource, ChartSourceOptions)
@@ -79,7 +80,7 @@ def main():
 
     print("objects: %d (chart dir %s, version %s)" % (len(objects), args.chart_dir, args.version))
     print("%-22s %9s %9s %7s | %9s %9s %7s | %8s" % ("", "first s", "requests", "writes", "rerun s", "requests",
-                                                      "writes", "s/kubectl"))
+                                                     "writes", "s/kubectl"))
     kubectl_first = rows[1][1][0]
     for name, first, again in rows:
         print("%-22s %9.2f %9d %7d | %9.2f %9d %7d | %8.2f" % ((name,) + first + again + (first[0] / kubectl_first,)))

@@ -15,7 +15,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
-import conftest  # noqa: E402  (makes ansible_collections.servicemesh.istio importable)
+import conftest  # noqa: E402
+
+conftest.use_collection()  # ansible_collections.servicemesh.istio importable, as in the tests
 
 import helm_python  # noqa: E402
 

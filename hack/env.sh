@@ -16,9 +16,11 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-mkdir -p "$ROOT/.collections/ansible_collections/servicemesh"
-[ -L "$ROOT/.collections/ansible_collections/servicemesh/istio" ] || ln -s "$ROOT" "$ROOT/.collections/ansible_collections/servicemesh/istio"
-export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
+# The same tree pytest-ansible uses for the tests (collections/ansible_collections/servicemesh/istio): the shell
+# entry points (the demo, the linters, molecule) need it for ansible-playbook. pytest-ansible keeps a tree it finds.
+mkdir -p "$ROOT/collections/ansible_collections/servicemesh"
+[ -e "$ROOT/collections/ansible_collections/servicemesh/istio" ] || ln -s "$ROOT" "$ROOT/collections/ansible_collections/servicemesh/istio"
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
 export ANSIBLE_NOCOLOR=1
 # The modules need this virtualenv's packages, whatever python3 interpreter discovery would pick.
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"

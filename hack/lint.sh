@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The linters, on the checkout as Ansible sees the collection (.collections/ansible_collections/servicemesh/istio):
+# The linters, on the checkout as Ansible sees the collection (collections/ansible_collections/servicemesh/istio):
 #   ansible-lint   ansible-lint, production profile (.ansible-lint)
 #   changelog      antsibull-changelog lint (the fragments) and lint-changelog-yaml (changelogs/changelog.yaml)
 #   docs           antsibull-docs lint-collection-docs --plugin-docs (module, plugin and role documentation)
@@ -7,7 +7,7 @@
 # the exit status is non-zero if any failed. tests/integration/test_lint.py runs them in the test suite.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-collection="$ROOT/.collections/ansible_collections/servicemesh/istio"
+collection="$ROOT/collections/ansible_collections/servicemesh/istio"
 export NO_COLOR=1  # plain text, for logs and test failure messages
 
 lint_ansible_lint() {

@@ -14,7 +14,7 @@ def ansible_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = dict(os.environ)
     bindir = os.path.dirname(sys.executable)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".collections") + os.pathsep + env.get(
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, "collections") + os.pathsep + env.get(
         "ANSIBLE_COLLECTIONS_PATH", "")
     env.setdefault("ANSIBLE_NOCOLOR", "1")
     env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)

@@ -49,7 +49,7 @@ def read_bundle(path: str) -> str:
             return handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise GatewayApiError("cannot read the Gateway API bundle %s: %s" % (path, getattr(exc, "strerror", None)
-                                                                              or exc))
+                                                                             or exc))
 
 
 def parse_bundle(text: str, source: str) -> List[Dict[str, Any]]:

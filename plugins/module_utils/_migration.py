@@ -149,7 +149,7 @@ def migrate(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalog, r
     result = Migration(target.key.name, names)
     if request.move == TAG:
         result.tag = lifecycle.install_tag(cluster, renderer, catalog, request.tag, target, options)
-    stale = {pod.split("/", 1)[0] for pod, _ in pods_elsewhere(index, names, target.key.name)}
+    stale = {pod.split("/", 1)[0] for pod, _unused in pods_elsewhere(index, names, target.key.name)}
     workloads = _workloads(cluster, request, stale)
     plan = batches(names, request.batch_size)
     for number, batch in enumerate(plan, 1):

@@ -176,7 +176,7 @@ def ensure(cluster: Any, request: ObservabilityRequest, options: lifecycle.Optio
     request.check()
     if lifecycle.find_revision(cluster, request.revision, request.namespace) is None:
         raise ObservabilityError("revision %r is not installed in namespace %s" % (request.revision,
-                                                                                  request.namespace))
+                                                                                   request.namespace))
     objects, warnings = wanted_objects(request, cluster.is_served)
     missing = _kiali_missing(cluster, objects)
     warnings += missing
@@ -186,7 +186,7 @@ def ensure(cluster: Any, request: ObservabilityRequest, options: lifecycle.Optio
                                      force_conflicts=options.force_conflicts,
                                      metadata={"revision": request.revision}))
     outcome.facts = {"revision": request.revision, "wired": sorted("%s %s" % (o["kind"], o["metadata"]["name"])
-                                                                 for o in objects),
+                                                                   for o in objects),
                      "warnings": warnings}
     return outcome
 

@@ -75,20 +75,20 @@ def cluster(k8s_cluster):
 
 
 def create(cluster, path, body):
-    status, _, answer = cluster.http("POST", path, body)
+    status, _unused, answer = cluster.http("POST", path, body)
     assert status == 201, answer
 
 
 def create_namespace(cluster, name, labels=None):
-    status, _, body = cluster.http("POST", "/api/v1/namespaces",
-                                   {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": name, "labels": labels or {}}})
+    status, _unused, body = cluster.http("POST", "/api/v1/namespaces",
+                                         {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": name, "labels": labels or {}}})
     assert status == 201, body
 
 
 def get(cluster, path):
     # raw: a real API server answers a group it does not serve (yet) with a plain-text 404
-    status, _, body = cluster.http("GET", path, raw=True)
+    status, _unused, body = cluster.http("GET", path, raw=True)
     return json.loads(body) if status == 200 else None
 
 
@@ -133,7 +133,7 @@ def ambient(cluster, args=None, **extra):
     extra_vars = {"istio_kubeconfig": cluster.kubeconfig, "istio_context": cluster.context,
                   "istio_chart_dir": CHARTS, "istio_version": "v1.29.6", "istio_gateway_api_crds_file": STANDARD_CRDS,
                   "istio_ambient_namespaces": ["bookinfo", "curl"], "istio_discovery_labels": {"istio-discovery":
-                                                                                             "enabled"},
+                                                                                               "enabled"},
                   "istio_waypoints": WAYPOINTS, "istio_wait_timeout": 60}
     extra_vars.update(extra)
     with istiod_programs_waypoints(cluster):
@@ -213,14 +213,14 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
         "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["bookinfo", "curl"]}]}
     for path in (SERVICE_ACCOUNT, POD):
         assert get(cluster, path)["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint-shared",
-                                                           "istio.io/use-waypoint-namespace": "shared"}, path
+                                                            "istio.io/use-waypoint-namespace": "shared"}, path
     assert [c["type"] for c in shared["status"]["conditions"]] == ["Programmed"]
     create(cluster, "/apis/gateway.networking.k8s.io/v1/namespaces/untouched/gateways", user_gateway)
     # the standard channel: its CRDs were waited for (Established), its admission policy was not (no condition)
     gateway_api = task_result(first, "Gateway API CRDs")
     assert gateway_api["changed"] and sorted(gateway_api["crds"]) == sorted(
         "%s.gateway.networking.k8s.io" % plural for plural in ("gatewayclasses", "gateways", "httproutes",
-                                                              "grpcroutes", "referencegrants"))
+                                                               "grpcroutes", "referencegrants"))
     assert sorted(gateway_api["waited_for"]) == sorted("CustomResourceDefinition.apiextensions.k8s.io %s" % name
                                                        for name in gateway_api["crds"])
     assert get(cluster, GATEWAY_API_POLICY)["spec"]["validations"]

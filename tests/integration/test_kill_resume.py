@@ -62,7 +62,7 @@ def start(playbook):
 
 def run(playbook):
     proc = start(playbook)
-    out, _ = proc.communicate(timeout=600)
+    out, _unused = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-4000:]
     return out
 

@@ -43,7 +43,7 @@ def call(cluster, module, check=False, **args):
 
 def serve(cluster, crds):
     cluster.kubectl("apply", "--validate=false", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                        "items": crds}))
+                                                                              "items": crds}))
     for item in crds:
         cluster.kubectl("wait", "--for=condition=Established", "crd/" + item["metadata"]["name"], "--timeout=60s")
 

@@ -15,8 +15,8 @@ INSTALL = os.path.join(ROOT, "playbooks", "install.yml")
 
 
 def create_namespace(cluster, name, labels):
-    status, _, body = cluster.http("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                                  "metadata": {"name": name, "labels": labels}})
+    status, _unused, body = cluster.http("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                                        "metadata": {"name": name, "labels": labels}})
     assert status == 201, body
 
 
@@ -43,7 +43,7 @@ def test_role_refuses_a_namespace_both_meshes_select_unless_allowed(k8s_cluster)
     could = install(cluster)
     assert could.ok, could.stdout[-3000:]
 
-    status, _, body = cluster.http("PATCH", "/api/v1/namespaces/shop", {"metadata": {"labels": {
+    status, _unused, body = cluster.http("PATCH", "/api/v1/namespaces/shop", {"metadata": {"labels": {
         "istio-discovery": "mesh1"}}}, headers={"Content-Type": "application/merge-patch+json"})
     assert status == 200, body
     since = cluster.last_request()

@@ -45,7 +45,7 @@ def test_bundles_are_real_sized_with_cel_rules_and_admission_policies():
     standard, experimental = gateway_api.load_bundle(STANDARD), gateway_api.load_bundle(EXPERIMENTAL)
     assert crd_kinds(standard) == ["GRPCRoute", "Gateway", "GatewayClass", "HTTPRoute", "ReferenceGrant"]
     assert set(crd_kinds(experimental)) - set(crd_kinds(standard)) >= {"TCPRoute", "TLSRoute", "UDPRoute",
-                                                                     "BackendTLSPolicy"}
+                                                                       "BackendTLSPolicy"}
     for objects, path in ((standard, STANDARD), (experimental, EXPERIMENTAL)):
         assert kinds(objects) == ["CustomResourceDefinition"] + POLICY_KINDS
         with open(path, encoding="utf-8") as handle:

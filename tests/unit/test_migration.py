@@ -33,7 +33,7 @@ def test_namespaces_to_move_by_tag_or_by_list():
 
 def test_only_running_pods_on_another_revision_count():
     index = UsageIndex([ns("a"), ns("b")], [pod("a", "old", OLD), pod("a", "new", NEW), pod("a", "plain"),
-                                           pod("a", "done", OLD, phase="Succeeded"), pod("b", "old", OLD)])
+                                            pod("a", "done", OLD, phase="Succeeded"), pod("b", "old", OLD)])
     assert migration.pods_elsewhere(index, ["a"], NEW) == [("a/old", OLD)]
     assert migration.pods_elsewhere(index, ["a", "b"], OLD) == [("a/new", NEW)]
 

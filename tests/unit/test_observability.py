@@ -19,7 +19,7 @@ def test_a_tracing_provider_joins_the_users_providers_and_replaces_its_namesake(
     assert values["meshConfig"]["extensionProviders"][0]["zipkin"]["service"] == "old", "the input is left alone"
     otel = obs.tracing_values({}, obs.Tracing(service="otel", provider="opentelemetry", name="otel"))
     assert otel["meshConfig"]["extensionProviders"] == [{"name": "otel", "opentelemetry": {"service": "otel",
-                                                                                          "port": 4317}}]
+                                                                                           "port": 4317}}]
     assert obs.tracing_values(values, None) is values
 
 

@@ -169,7 +169,7 @@ def test_check_mode_predicts_without_writing(cluster):
     assert cluster.get(gateway_ref()) is None
     assert "istio.io/use-waypoint" not in ns_labels(cluster, "bookinfo")
     assert list(outcome.diff()["after"]) == ["Gateway.gateway.networking.k8s.io bookinfo/waypoint",
-                                                         "Namespace bookinfo"]
+                                             "Namespace bookinfo"]
 
 
 def sa_and_pod(cluster):

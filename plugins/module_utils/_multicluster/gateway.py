@@ -298,7 +298,7 @@ def install_gateway(cluster: Any, renderer: ManifestRenderer, version: IstioVers
     """Render, check, then apply the gateway and its exposure objects as one unit; wait for it."""
     must_create_namespace = lifecycle.namespace_missing(cluster, request.namespace, request.create_namespace)
     previous = None if must_create_namespace else inventory.load(cluster, request.key.namespace,
-                                                                  request.key.kind, request.key.name)
+                                                                 request.key.kind, request.key.name)
     values = request.merged_values()
     rendered, exposed = render_gateway(renderer, version, request, is_upgrade=inventory.was_installed(previous))
     objects = list(rendered.objects)

@@ -47,7 +47,7 @@ def holder_identity() -> str:
 
 def _gone_from_this_host(holder: str) -> bool:
     """A holder that ran on this host and whose process has ended (killed): its lease need not expire."""
-    host, _, rest = holder.partition("/")
+    host, _unused, rest = holder.partition("/")
     pid = rest.partition("/")[0]
     if host != socket.gethostname()[:40] or not pid.isdigit():
         return False
@@ -133,7 +133,7 @@ class RunLock:
         """Take the lease if this run does not hold it yet."""
         if self.lost:
             raise K8sError("%s: this run lost its lease (%s); nothing more is written, run again" % (self.ref,
-                                                                                                  self.lost))
+                                                                                                     self.lost))
         if self.held is not None:
             return
         waited = self._take()
@@ -207,7 +207,6 @@ class RunLock:
             except K8sError:
                 pass  # it expires by itself
             self.held = None
-
 
     def _drop_orphan(self) -> None:
         """A lease that a killed run left on a scope which is gone now (the run that found it had nothing

@@ -192,7 +192,9 @@ def test_unknown_profile_is_refused_by_the_argument_spec(cluster):
 def test_two_control_planes_named_default_in_two_namespaces(cluster):
     for namespace in ("istio-a", "istio-b"):
         cluster.kubectl("create", "namespace", namespace)
-    mesh = lambda name: {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": name}}]}}  # noqa: E731
+
+    def mesh(name):
+        return {"meshConfig": {"discoverySelectors": [{"matchLabels": {"mesh": name}}]}}
     assert call(cluster, "istio_revision", version="v1.30.3", namespace="istio-a", values=mesh("a"))["changed"]
     mark = cluster.last_request()
     taken = call(cluster, "istio_revision", version="v1.30.3", namespace="istio-b", values=mesh("b"))
@@ -259,12 +261,12 @@ def test_control_plane_module_canary_with_pruning_in_one_run(cluster):
     assert again["changed"] is False and again["tags_moved"] == [], again
     assert cluster.writes(since=mark) == []
 
-    predicted = call(cluster, "istio_control_plane", check=True, diff=True, **dict(plane, version="v1.30.3"))
+    predicted = call(cluster, "istio_control_plane", check=True, diff=True, **{**plane, "version": "v1.30.3"})
     assert predicted["changed"] and predicted["revision"] == "default-v1-30-3" and predicted["tags_moved"] == ["default"]
     assert any(o["action"] == "created" and o["name"] == "istiod-default-v1-30-3" for o in predicted["objects"])
     assert cluster.writes(since=mark) == [], "check mode wrote"
 
-    upgraded = call(cluster, "istio_control_plane", **dict(plane, version="v1.30.3"))
+    upgraded = call(cluster, "istio_control_plane", **{**plane, "version": "v1.30.3"})
     assert upgraded["tags_moved"] == ["default"] and upgraded["pruned"] == [], "a pod still runs on the old one"
     assert upgraded["next_prune_at"] is None
     rows = {r["name"]: (r["status"], r["in_use"]) for r in upgraded["revisions"]}
@@ -273,7 +275,7 @@ def test_control_plane_module_canary_with_pruning_in_one_run(cluster):
 
     cluster.kubectl("delete", "pods", "--all", "-n", "app")
     cluster.create_pods("app", 1, inject=True, name_prefix="web")
-    pruned = call(cluster, "istio_control_plane", **dict(plane, version="v1.30.3"))
+    pruned = call(cluster, "istio_control_plane", **{**plane, "version": "v1.30.3"})
     assert pruned["pruned"] == ["default-v1-29-6"], "the grace period was waited for in the same run"
     assert pruned["summary"] == "Active revision default-v1-30-3 (v1.30.3). Pruned default-v1-29-6."
     assert [r["name"] for r in pruned["revisions"]] == ["default-v1-30-3"]

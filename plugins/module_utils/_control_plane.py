@@ -173,13 +173,14 @@ def remove(cluster: Any, request: ControlPlaneRequest, options: lifecycle.Option
     if plan.users and not request.force:
         raise lifecycle.LifecycleError(
             "control plane %s in namespace %s is in use and was not removed: %s; move these workloads to another "
-            "control plane (or remove them), or set force" % (control_plane.name, control_plane.namespace,
-                                                             "; ".join(plan.users)))
+            "control plane (or remove them), or set force (istio_force in the roles)"
+            % (control_plane.name, control_plane.namespace, "; ".join(plan.users)))
     outcome = lifecycle.Outcome()
     for tag in plan.tags:
         outcome.results.append(remove_unit(cluster, tag.key, check_mode=options.check_mode))
     for revision in plan.revisions:
-        _add(outcome, lifecycle.remove_revision(cluster, revision.key.name, options, force=request.force,
+        # checked above, tags aside: they go first (in check mode they are still there to be counted)
+        _add(outcome, lifecycle.remove_revision(cluster, revision.key.name, options, force=True,
                                                 namespace=revision.key.namespace))
     outcome.facts = {"control_plane": {"name": control_plane.name, "namespace": control_plane.namespace,
                                        "status": REMOVED, "removed_revisions": [r.key.name for r in plan.revisions],

@@ -124,3 +124,15 @@ def test_check_mode_predicts_the_tags_of_a_revision_not_installed_yet(cluster, r
     assert cluster.writes() == []
     kinds = {o["kind"] for o in outcome.objects()}
     assert "MutatingWebhookConfiguration" in kinds and "Deployment" in kinds
+
+
+def test_a_removal_checked_in_check_mode_counts_its_own_tags_as_gone(cluster, renderer):
+    install(cluster, renderer, request("v1.30.3", 30, tags=["default"]))
+    cluster.reset_calls()
+    check = lifecycle.Options(check_mode=True, wait=False)
+    predicted = cp.remove(cluster, request("v1.30.3", 30), check)
+    assert predicted.facts["control_plane"]["removed_tags"] == ["default"] and cluster.writes() == []
+    cluster.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app",
+                                                                       "labels": {"istio-injection": "enabled"}}})
+    with pytest.raises(lifecycle.LifecycleError, match=r"namespace app \(default-v1-30-3\).*istio_force"):
+        cp.remove(cluster, request("v1.30.3", 30), check)

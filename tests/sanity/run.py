@@ -1,21 +1,24 @@
 """ansible-test sanity (and units) on this checkout, with a chosen ansible-core.
 
-The tracked files (and new, not ignored ones) are copied to build/sanity-<version>/ansible_collections/servicemesh/istio,
-a git work tree of its own, with kubernetes.core (from the ansible package of the running Python) beside it for
-the import checks. Each ansible-core version other than the running one gets a virtualenv of its own, cached in
+The tracked files (and new, not ignored ones) are copied to
+build/<command>-<version>-<random>/ansible_collections/servicemesh/istio (removed after the run), a git work tree
+of its own, with kubernetes.core (from the ansible package of the running Python) beside it for the import checks.
+Each ansible-core version other than the running one gets a virtualenv of its own, cached in
 ~/.cache/servicemesh.istio/ansible-core/<version> (outside the checkout), so warm runs install nothing.
 
-    python -m tests.sanity.run [--core 2.16] [sanity|units] [ansible-test arguments...]
+    python -m tests.sanity.run [--core 2.17] [sanity|units] [ansible-test arguments...]
 
 tests/sanity/test_ansible_test.py runs it for every ansible-core version that meta/runtime.yml admits.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import List, Optional
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -56,11 +59,14 @@ def core_bin(version: str) -> str:
         return os.path.dirname(sys.executable)
     venv = os.path.join(CACHE, release)
     ansible_test = os.path.join(venv, "bin", "ansible-test")
-    if not os.path.exists(ansible_test):
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "ansible-core==" + release], check=True)
+    os.makedirs(CACHE, exist_ok=True)
+    with open(venv + ".lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one run makes the virtualenv, the others wait for it
+        if not os.path.exists(ansible_test):
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet",
+                            "--disable-pip-version-check", "ansible-core==" + release], check=True)
     return os.path.join(venv, "bin")
 
 
@@ -81,10 +87,11 @@ def tracked_files() -> List[str]:
 
 
 def prepare_tree(version: str, command: str = "sanity") -> str:
-    """A fresh copy of the checkout laid out as a collection; the collection's directory."""
-    build = os.path.join(ROOT, "build", "%s-%s" % (command, version))
+    """A fresh copy of the checkout laid out as a collection, of this run alone (runs may overlap); the
+    collection's directory, three levels under the copy's root."""
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    build = tempfile.mkdtemp(prefix="%s-%s-" % (command, version), dir=os.path.join(ROOT, "build"))
     dest = os.path.join(build, "ansible_collections", "servicemesh", "istio")
-    shutil.rmtree(build, ignore_errors=True)
     for path in tracked_files():
         target = os.path.join(dest, path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -107,8 +114,11 @@ def ansible_test(version: str, command: str, args: List[str], timeout: Optional[
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.pop("ANSIBLE_COLLECTIONS_PATH", None)  # ansible-test sets the collection path from the copy
     cmd = [os.path.join(bindir, "ansible-test"), command, "--color", "no", "--python", PYTHON] + args
-    return subprocess.run(cmd, cwd=dest, env=env, timeout=timeout, check=False, text=True,
-                          capture_output=capture)
+    try:
+        return subprocess.run(cmd, cwd=dest, env=env, timeout=timeout, check=False, text=True,
+                              capture_output=capture)
+    finally:
+        shutil.rmtree(os.path.dirname(os.path.dirname(os.path.dirname(dest))), ignore_errors=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

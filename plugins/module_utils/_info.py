@@ -18,6 +18,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 
 PROXY_CONTAINER = "istio-proxy"
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
 
 
 def proxy_image(pod: Mapping[str, Any]) -> Optional[str]:
@@ -87,8 +88,10 @@ def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[st
     namespaces = []
     for name in sorted(index.namespaces):
         reference = namespace_reference(index.namespaces[name])
-        if reference:
-            namespaces.append({"name": name, "reference": reference, "revision": index.namespace_revision(name)})
+        mode = ((index.namespaces[name].get("metadata") or {}).get("labels") or {}).get(DATAPLANE_MODE_LABEL)
+        if reference or mode:
+            namespaces.append({"name": name, "reference": reference, "revision": index.namespace_revision(name),
+                               "dataplane_mode": mode})
     workloads = []
     for pod in pods:
         revision = index.pod_revision(pod)

@@ -68,7 +68,10 @@ tags:
   type: list
   elements: dict
 namespaces:
-  description: Namespaces with an injection label, the label's value and the revision it resolves to.
+  description:
+    - Namespaces with an injection label or a data plane mode label, the injection label's value (C(reference)),
+      the revision it resolves to and the C(istio.io/dataplane-mode) label's value (C(dataplane_mode), for
+      example C(ambient)).
   returned: always
   type: list
   elements: dict

@@ -126,6 +126,15 @@ CASES = [
     # istio_manifest
     ("istio_manifest", {"components": ["base", "sidecar"]}, "sidecar"),
     ("istio_manifest", {"dest": "/etc/hostname/manifest.yaml"}, "cannot write dest /etc/hostname/manifest.yaml"),
+    # istio_mtls
+    ("istio_mtls", {"mode": "DISABLE"}, "mode"),
+    ("istio_mtls", {"namespaces": ["Bad_Name"]}, "Bad_Name"),
+    ("istio_mtls", {"namespaces": ["missing-namespace"]}, "namespaces missing-namespace do not exist"),
+    ("istio_mtls", {"allow_uninjected": "sometimes"}, "allow_uninjected"),
+    # istio_report
+    ("istio_report", {"dest": "/tmp/mesh.txt"}, "dest /tmp/mesh.txt must end in .mmd"),
+    ("istio_report", {"dest": "/etc/hostname/mesh.mmd"}, "cannot write dest /etc/hostname/mesh.mmd"),
+    ("istio_report", {"version_catalog": "/nonexistent/catalog.yml"}, "/nonexistent/catalog.yml"),
 ]
 
 

@@ -138,7 +138,7 @@ def test_two_meshes_each_in_its_own_namespace(cluster):
     assert get(cluster, "deployment", "istiod-mesh2", "istio-system-mesh2") is not None
 
 
-def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluster):
+def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluster, tmp_path):
     installed = playbook(cluster, "install", istio_version="v1.29.6", istio_update_strategy=REVISION_BASED)
     assert installed.ok, explain(installed)
     fact = control_plane_fact(installed)
@@ -147,9 +147,14 @@ def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluste
     app_namespace(cluster, "shop", {"istio-injection": "enabled"})
     assert set(pods(cluster, "shop").values()) == {OLD}
 
+    diagram = tmp_path / "mesh.mmd"
     canary = playbook(cluster, "canary_upgrade", istio_version="v1.30.3", istio_update_strategy=REVISION_BASED,
-                      istio_canary_move="tag", istio_canary_wait_timeout=60)
+                      istio_canary_move="tag", istio_canary_wait_timeout=60, istio_report_dest=str(diagram))
     assert canary.ok, explain(canary)
+    shown = result(canary, "Report the mesh")["report"]
+    assert "  default (istio-system) -> %s: Healthy" % NEW in shown and "  shop: revision %s (tag default)" % NEW \
+        in shown, shown
+    assert diagram.read_text().startswith("flowchart LR") and (tmp_path / "mesh.svg").stat().st_size > 0
     assert result(canary, MIGRATE_TASK)["previous_revision"] == OLD
     shop = pods(cluster, "shop")
     assert len(shop) == 2 and set(shop.values()) == {NEW}, shop
@@ -162,7 +167,8 @@ def test_canary_upgrade_moves_the_default_tag_and_prunes_the_old_revision(cluste
     assert get(cluster, "deployment", "istiod-" + OLD, "istio-system") is None
 
     mark = cluster.last_request()
-    again = playbook(cluster, "canary_upgrade", istio_version="v1.30.3", istio_update_strategy=REVISION_BASED)
+    again = playbook(cluster, "canary_upgrade", istio_version="v1.30.3", istio_update_strategy=REVISION_BASED,
+                     istio_report_dest=str(diagram))
     assert again.ok and again.stats()["changed"] == 0, explain(again)
     assert cluster.writes(since=mark) == []
 

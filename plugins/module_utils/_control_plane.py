@@ -15,8 +15,10 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as clock
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
+from ansible_collections.servicemesh.istio.plugins.module_utils import _istiocsr as istiocsr
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import UsageIndex
+from ansible_collections.servicemesh.istio.plugins.module_utils._istiocsr import IstioCsr
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import VersionCatalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     ControlPlane, ManifestRenderer, RevisionPlan)
@@ -44,6 +46,7 @@ class ControlPlaneRequest:
     remove_crds: bool = False
     # (namespace, name) of gateways the caller removes before the control plane
     ignored_gateways: List[Tuple[str, str]] = field(default_factory=list)
+    istio_csr: Optional[IstioCsr] = None  # cert-manager's istio-csr as the CA: checked before the first write
 
 
 def _add(outcome: lifecycle.Outcome, part: lifecycle.Outcome) -> lifecycle.Outcome:
@@ -64,6 +67,7 @@ def install(cluster: Any, renderer: ManifestRenderer, catalog: VersionCatalog, r
             plan: RevisionPlan, options: lifecycle.Options, timer: Any = SystemClock) -> lifecycle.Outcome:
     """The active revision, then its tags, then pruning; each step validates before it writes."""
     control_plane = request.control_plane
+    istiocsr.check(cluster, request.istio_csr)
     outcome = lifecycle.Outcome()
     revision = _add(outcome, lifecycle.install_revision(
         cluster, renderer, control_plane, plan, options, include_base=request.include_base,

@@ -16,6 +16,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _report a
 from ansible_collections.servicemesh.istio.plugins.module_utils import _observability as observability
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource, ChartSourceOptions
 from ansible_collections.servicemesh.istio.plugins.module_utils._control_plane import ControlPlaneRequest
+from ansible_collections.servicemesh.istio.plugins.module_utils._istiocsr import IstioCsr, istio_csr_values
 from ansible_collections.servicemesh.istio.plugins.module_utils._components import parse_components, render_component
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
@@ -201,13 +202,16 @@ def run_revision(module) -> None:
 
 def control_plane_request(params: Dict[str, Any]) -> ControlPlaneRequest:
     tracing = observability.Tracing.from_params(params.get("tracing"))
-    fields = dict(params, values=observability.tracing_values(params.get("values") or {}, tracing))
+    csr = IstioCsr.from_params(params.get("cert_manager"), params["namespace"])
+    values = istio_csr_values(observability.tracing_values(params.get("values") or {}, tracing), csr)
+    fields = dict(params, values=values)
     return ControlPlaneRequest(
         ControlPlane.from_params(fields), tags=params["tags"], prune=params["prune"],
         prune_wait=params["prune_wait"], install_crds=params["install_crds"], include_base=params.get("include_base"),
         create_namespace=params["create_namespace"], allow_selector_overlap=params["allow_selector_overlap"],
         force=params["force"], remove_crds=params["remove_crds"],
-        ignored_gateways=[(g.get("namespace") or params["namespace"], g["name"]) for g in params["ignored_gateways"]])
+        ignored_gateways=[(g.get("namespace") or params["namespace"], g["name"]) for g in params["ignored_gateways"]],
+        istio_csr=csr)
 
 
 def _control_plane(module) -> lifecycle.Outcome:

@@ -79,6 +79,43 @@ options:
       namespace:
         description: Its namespace; O(namespace) when left out.
         type: str
+  cert_manager:
+    description:
+      - cert-manager's istio-csr as the mesh's CA, as the OpenShift Service Mesh guide sets it up
+        (C(global.caAddress) to istio-csr's Service, istiod's own CA server off). Keys O(values) sets stay the
+        user's.
+      - Before anything is written, istio-csr's Service and the issuer it signs with must exist, else the task
+        fails saying which is missing (istiod would start without certificates).
+    type: dict
+    suboptions:
+      service:
+        description: istio-csr's Service.
+        type: str
+        default: cert-manager-istio-csr
+      namespace:
+        description: Its namespace.
+        type: str
+        default: istio-csr
+      port:
+        description: Its gRPC port.
+        type: int
+        default: 443
+      issuer:
+        description: The cert-manager issuer istio-csr signs with.
+        type: dict
+        suboptions:
+          name:
+            description: Its name.
+            type: str
+            default: istio-ca
+          kind:
+            description: C(Issuer) or C(ClusterIssuer).
+            type: str
+            choices: [Issuer, ClusterIssuer]
+            default: Issuer
+          namespace:
+            description: An C(Issuer)'s namespace; O(namespace) when left out.
+            type: str
   tracing:
     description:
       - A tracing backend, added to C(meshConfig.extensionProviders) (one of the same name in O(values) is replaced;
@@ -247,6 +284,12 @@ def main():
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             tags={"type": "list", "elements": "str", "default": []}, prune={"type": "bool", "default": True},
             install_crds={"type": "bool", "default": True}, include_base={"type": "bool"},
+            cert_manager={"type": "dict", "options": {
+                "service": {"type": "str", "default": "cert-manager-istio-csr"},
+                "namespace": {"type": "str", "default": "istio-csr"}, "port": {"type": "int", "default": 443},
+                "issuer": {"type": "dict", "options": {
+                    "name": {"type": "str", "default": "istio-ca"}, "namespace": {"type": "str"},
+                    "kind": {"type": "str", "choices": ["Issuer", "ClusterIssuer"], "default": "Issuer"}}}}},
             tracing={"type": "dict", "options": {
                 "service": {"type": "str", "required": True}, "port": {"type": "int"},
                 "provider": {"type": "str", "choices": ["zipkin", "opentelemetry"], "default": "zipkin"},

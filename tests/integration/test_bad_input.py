@@ -54,6 +54,9 @@ CASES = [
     ("istio_control_plane", {"version": "v1.30.3", "prune_wait": "maybe"}, "prune_wait"),
     ("istio_control_plane", {"version": "v1.30.3", "wait_timeout": 0}, "wait_timeout"),
     ("istio_control_plane", {"version": "v1.30.3", "tracing": {"provider": "jaeger", "service": "x"}}, "jaeger"),
+    ("istio_control_plane", {"version": "v1.30.3", "cert_manager": {"namespace": "nope"}},
+     "istio-csr's Service nope/cert-manager-istio-csr does not exist"),
+    ("istio_control_plane", {"version": "v1.30.3", "cert_manager": {"issuer": {"kind": "Vault"}}}, "Vault"),
     # istio_observability
     ("istio_observability", {"revision": "nope", "prometheus": True}, "revision 'nope' does not exist"),
     ("istio_observability", {"control_plane": "other"}, "control plane 'other' is not installed"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Dict, List, Optional
 
-from ansible_collections.servicemesh.istio.plugins.module_utils._clock import (  # noqa: F401 (the lifecycle's names)
+from ansible_collections.servicemesh.istio.plugins.module_utils._clock import (  # noqa: F401 (the lifecycle's names) pylint: disable=unused-import
     format_time, parse_time, utcnow)
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage
 

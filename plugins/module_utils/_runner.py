@@ -131,7 +131,7 @@ RESTARTS_AFTER_ANOTHER_RUN = 3
 def restart_if_stale(action):
     """``action()``, started again from its reads when another run changed the same scope meanwhile
     (``StaleRun`` comes before this run's first write, with the lease then ours)."""
-    for _ in range(RESTARTS_AFTER_ANOTHER_RUN):
+    for _unused in range(RESTARTS_AFTER_ANOTHER_RUN):
         try:
             return action()
         except StaleRun:

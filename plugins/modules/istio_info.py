@@ -104,7 +104,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client impo
 
 def main():
     module = IstioModule(argument_spec=argument_spec(CONNECTION_ARG_SPEC, version_catalog={"type": "path"}),
-                           supports_check_mode=True)
+                         supports_check_mode=True)
     run_info(module)
 
 

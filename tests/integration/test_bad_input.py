@@ -166,7 +166,7 @@ def cluster(request):
     cluster.kubectl("create", "namespace", "istio-system")
     cluster.kubectl("create", "namespace", "app")
     installed = run_module("servicemesh.istio.istio_revision", {"kubeconfig": cluster.kubeconfig,
-                                                                  "chart_dir": CHARTS, "version": "v1.29.6"})
+                                                                "chart_dir": CHARTS, "version": "v1.29.6"})
     assert not installed.get("failed"), installed
     yield cluster
     cluster.reset()
@@ -175,7 +175,7 @@ def cluster(request):
 def test_there_are_enough_cases_and_every_module_has_some():
     assert len(CASES) >= 60
     modules = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")}
-    assert modules == {module for module, _, _ in CASES}
+    assert modules == {module for module, _unused, _unused in CASES}
 
 
 def module_args(cluster, module, options):
@@ -190,7 +190,7 @@ def module_args(cluster, module, options):
 def test_bad_input_is_refused_before_any_write(cluster, tmp_path):
     """Every case is a task of one playbook (quicker than a process each); each must fail on its own."""
     tasks = [{"name": "case %d" % index, "servicemesh.istio." + module: module_args(cluster, module, options),
-              "ignore_errors": True} for index, (module, options, _) in enumerate(CASES)]
+              "ignore_errors": True} for index, (module, options, _unused) in enumerate(CASES)]
     path = tmp_path / "cases.json"
     path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     mark = cluster.last_request()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.integration.test_observability import call, cluster, crd, serve  # noqa: F401 (the fixture)
+from tests.integration.test_observability import call, cluster, crd, serve  # noqa: F401 (the fixture) pylint: disable=unused-import
 
 pytestmark = pytest.mark.integration
 

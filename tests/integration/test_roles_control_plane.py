@@ -204,7 +204,7 @@ def test_canary_upgrade_moves_namespaces_in_batches_and_stops_at_a_failing_batch
     # Once the cause is gone, running it again finishes the job without restarting the moved batch again.
     cluster.kubectl("delete", "pod", stuck, "-n", "a3")
     restarted = {name: get(cluster, "deployment", "web", name)["spec"]["template"] for name in ("a1", "a2")}
-    canary = playbook(cluster, "canary_upgrade", **dict(canary_vars, istio_canary_wait_timeout=60))
+    canary = playbook(cluster, "canary_upgrade", **{**canary_vars, "istio_canary_wait_timeout": 60})
     assert canary.ok, explain(canary)
     batches = [batch["namespaces"] for batch in result(canary, MIGRATE_TASK)["batches"]]
     assert batches == [["a1", "a2"], ["a3", "a4"]]

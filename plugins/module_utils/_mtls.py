@@ -171,9 +171,16 @@ def _not_served(cluster: Any) -> MtlsError:
                      % (KIND, API_VERSION, cluster.host))
 
 
+def _refuse(request: MtlsRequest, missing: Sequence[str], foreign: Sequence[ObjectRef],
+            uninjected: List[str]) -> None:
+    problems = refusals(request, missing, foreign, uninjected)
+    if problems:
+        raise MtlsError("mTLS not switched to %s: %s" % (request.mode, "; ".join(problems)))
+
+
 def predicted_without_crds(request: MtlsRequest) -> lifecycle.Outcome:
     """Check mode before the control plane exists (an earlier task of the same run installs it): every
-    policy would be created, and the pods can only be checked for real."""
+    policy would be created."""
     created = [ObjectResult(policy_ref(ns), CREATED, after=policy(ns, request.mode), note="the Istio CRDs are not "
                             "installed yet") for ns in request.policy_namespaces()]
     outcome = lifecycle.Outcome(results=[UnitResult(created, True, key=request.key)])
@@ -191,20 +198,24 @@ def _facts(request: MtlsRequest, uninjected: List[str], adopted: List[ObjectRef]
 def apply_mtls(cluster: Any, request: MtlsRequest, options: lifecycle.Options) -> lifecycle.Outcome:
     """Everything is read and checked before the first write."""
     validate(request)
-    if not cluster.is_served(API_VERSION, KIND):
-        if options.check_mode:
-            return predicted_without_crds(request)
+    served = cluster.is_served(API_VERSION, KIND)
+    if not served and not options.check_mode:
         raise _not_served(cluster)
     targets = request.policy_namespaces()
+    uninjected = (uninjected_pods(cluster.list("v1", "Pod"), cluster.list("v1", "Namespace"), request)
+                  if request.mode == "STRICT" else [])
+    if not served:
+        # check mode before the control plane exists (an earlier task of the run installs it, and its
+        # namespace): the pods and the other namespaces are checked all the same
+        _refuse(request, _missing(cluster, sorted(set(targets) - {request.namespace})), [], uninjected)
+        outcome = predicted_without_crds(request)
+        outcome.facts["uninjected"] = uninjected
+        return outcome
     missing = _missing(cluster, sorted(set(targets) | {request.namespace}))
     record = inventory.load(cluster, request.namespace, MTLS, request.name)
     foreign = foreign_policies({policy_ref(ns): cluster.get(policy_ref(ns)) for ns in targets if ns not in missing},
                                record)
-    uninjected = (uninjected_pods(cluster.list("v1", "Pod"), cluster.list("v1", "Namespace"), request)
-                  if request.mode == "STRICT" else [])
-    problems = refusals(request, missing, foreign, uninjected)
-    if problems:
-        raise MtlsError("mTLS not switched to %s: %s" % (request.mode, "; ".join(problems)))
+    _refuse(request, missing, foreign, uninjected)
     synced = sync_unit(cluster, request.key, [policy(ns, request.mode) for ns in targets],
                        metadata={"mode": request.mode, "meshWide": request.mesh_wide}, check_mode=options.check_mode,
                        force_conflicts=options.force_conflicts or request.force)

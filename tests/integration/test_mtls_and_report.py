@@ -134,8 +134,10 @@ def test_the_control_plane_role_sets_strict_mtls_and_its_removal_takes_the_polic
     cluster.kubectl("create", "namespace", "legacy")
     [legacy] = cluster.create_pods("legacy", 1, name_prefix="old")
     strict = {"istio_version": "v1.30.3", "istio_mtls_mode": "STRICT"}
+    mark = cluster.last_request()
     refused = playbook(cluster, "install", **strict)
     assert not refused.ok and "legacy/" + legacy["metadata"]["name"] in refused.stdout, explain(refused)
+    assert cluster.writes(since=mark) == [], "refused before the control plane was installed"
     assert peer_authentication_mode(cluster, "istio-system") is None
     allowed = playbook(cluster, "install", istio_mtls_allow_uninjected=True, **strict)
     assert allowed.ok, explain(allowed)

@@ -12,6 +12,7 @@ import itertools
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ApiError, KindNotServed
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef, builtin_scope
+from tests.kubeapi.patch import merge_patch  # the Python test server's: the same RFC 7386 merge
 
 
 def fields_of(value, top=True):
@@ -27,19 +28,6 @@ def fields_of(value, top=True):
             result["f:" + key] = fields_of(child, top=False)
         return result
     return {}
-
-
-def merge_patch(target, patch):
-    """RFC 7386: maps merge, a null removes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 class FakeCluster:

@@ -83,12 +83,20 @@ def _install_agent(cluster: Any, kind: str, namespace: str, rendered, metadata: 
     return outcome
 
 
+def singleton_problem(kind: str, namespace: str, existing_namespace: Optional[str]) -> Optional[str]:
+    """Why ``kind`` cannot go into ``namespace`` while the cluster has one in ``existing_namespace``, or None."""
+    if not existing_namespace or existing_namespace == namespace:
+        return None
+    return "the cluster already has a %s in namespace %s; there is one per cluster, remove it first to move it" % (
+        kind, existing_namespace)
+
+
 def _preflight(cluster: Any, kind: str, namespace: str, create_namespace: bool) -> bool:
     """Reads only: the singleton rule and the namespace. Returns whether to create the namespace."""
     other = _singleton_elsewhere(cluster, kind, namespace)
-    if other is not None:
-        raise lifecycle.LifecycleError("the cluster already has a %s in namespace %s; there is one per cluster, "
-                                       "remove it first to move it" % (kind, other.key.namespace))
+    problem = singleton_problem(kind, namespace, other.key.namespace if other is not None else None)
+    if problem:
+        raise lifecycle.LifecycleError(problem)
     return lifecycle.namespace_missing(cluster, namespace, create_namespace)
 
 

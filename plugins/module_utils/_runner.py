@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
+from ansible_collections.servicemesh.istio.plugins.module_utils import _ambient as ambient
 from ansible_collections.servicemesh.istio.plugins.module_utils import _control_plane as control_plane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _dataplane as dataplane
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
@@ -27,6 +28,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._revision import
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._lease import StaleRun, guard
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 
 try:
     import yaml
@@ -401,3 +403,33 @@ def run_agent(module, kind: str) -> None:
     """istio_cni and istio_ztunnel: one singleton per cluster each."""
     require_libraries(module)
     run_lifecycle(module, lambda: _agent(module, kind))
+
+
+# -- ambient mode ---------------------------------------------------------------------------------
+
+def _ambient_view(cluster, catalog) -> ambient.ClusterView:
+    """The one read of the cluster a plan needs: istio_info's facts, the namespaces, the Gateway API CRD."""
+    facts = info.gather(cluster, catalog)
+    namespaces = [item["metadata"]["name"] for item in cluster.list("v1", "Namespace")]
+    crd = cluster.get(ObjectRef.of("apiextensions.k8s.io/v1", "CustomResourceDefinition", ambient.GATEWAY_CRD))
+    return ambient.ClusterView(facts=facts, namespaces=namespaces, gateway_api=crd is not None)
+
+
+def run_ambient_plan(module) -> None:
+    """istio_ambient_plan: reads only; the plan, or every problem in one message."""
+    params = module.params
+    request = ambient.AmbientRequest.from_params(params)
+    crds_file_is_file = bool(request.crds_file) and os.path.isfile(request.crds_file)
+    try:
+        catalog = load_catalog(params.get("version_catalog"))
+        if not params["summary_only"]:
+            ambient.check_request(request, crds_file_is_file)
+        view = _ambient_view(connect(params), catalog) if request.state == "present" else None
+        result = {} if params["summary_only"] else ambient.plan(
+            request, catalog, view, module.check_mode, crds_file_is_file)
+    except ambient.AmbientRefused as exc:
+        module.fail_json(msg=str(exc), problems=exc.problems)
+    except IstioError as exc:
+        module.fail_json(msg=str(exc))
+    facts = ambient.summary(request, view, module.check_mode)
+    module.exit_json(changed=False, plan=result, summary=facts, message=ambient.message(request, facts))

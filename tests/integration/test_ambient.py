@@ -33,7 +33,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inve
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from tests.cluster.fixtures import on_python_server
-from tests.helpers.ansible import ROOT, run_playbook
+from tests.helpers.ansible import ROOT, run_module, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -323,8 +323,8 @@ def test_agents_too_far_from_another_control_plane_are_refused(cluster):
     inventory.save(connect_to(cluster), record)
     since = cluster.last_request()
     output = failure(ambient(cluster))
-    assert "istio-cni v1.29.6 is too far from control plane v1.31.0-beta.1 (revision other; allowed: 1.30 to 1.32)" \
-        in output
+    assert "istio-cni v1.29.6 is too far from control plane version v1.31.0-beta.1 (allowed: 1.30 to 1.32) " \
+        "(revision other)" in output
     assert cluster.writes(since) == []
 
 
@@ -342,4 +342,71 @@ def test_running_ztunnel_newer_than_the_new_control_plane_is_refused(cluster):
     since = cluster.last_request()
     output = failure(ambient(cluster, istio_waypoints=[]))
     assert "ztunnel (running now) v1.30.3 must not be newer than the control plane it follows (v1.29.6" in output
+    assert cluster.writes(since) == []
+
+
+# -- istio_ambient_plan on its own ----------------------------------------------------------------
+
+def plan_module(cluster, check=False, **args):
+    params = {"kubeconfig": cluster.kubeconfig, "context": cluster.context, "version": "v1.29.6",
+              "ambient_namespaces": ["bookinfo"], "discovery_labels": {"istio-discovery": "enabled"},
+              "waypoints": [{"namespace": "shared", "enroll_namespaces": ["curl"]}],
+              "gateway_api_crds_file": STANDARD_CRDS}
+    params.update(args)
+    return run_module("servicemesh.istio.istio_ambient_plan", params, check=check)
+
+
+def test_plan_module_returns_the_plan_and_writes_nothing(cluster):
+    since = cluster.last_request()
+    result = plan_module(cluster)
+    assert not result.get("failed") and result["changed"] is False, result
+    plan = result["plan"]
+    assert (plan["revision"], plan["version"], plan["cni_version"], plan["ztunnel_version"]) == (
+        "default", "v1.29.6", "v1.29.6", "v1.29.6")
+    assert plan["control_plane_values"]["pilot"]["trustedZtunnelNamespace"] == "ztunnel"
+    assert plan["labels"] == {"istio-system": {"istio-discovery": "enabled"}, "istio-cni": {"istio-discovery": "enabled"},
+                              "ztunnel": {"istio-discovery": "enabled"},
+                              "bookinfo": {"istio-discovery": "enabled", "istio.io/dataplane-mode": "ambient"}}
+    assert plan["namespaces_required"] == ["bookinfo", "shared", "curl"]
+    assert plan["gateway_api"] == {"present": False, "source": STANDARD_CRDS, "download": False}
+    assert plan["ztunnel_follows"] and plan["prune"] and plan["install_waypoints"]
+    assert result["summary"]["control_plane"] == {} and result["summary"]["cni"] is None
+    assert cluster.writes(since) == []
+
+
+def test_plan_module_in_check_mode_says_what_check_mode_can_predict(cluster):
+    since = cluster.last_request()
+    result = plan_module(cluster, check=True)
+    assert not result.get("failed") and result["changed"] is False, result
+    plan = result["plan"]
+    # nothing installed yet: ztunnel cannot follow, nothing to prune, no Gateway API to predict waypoints with
+    assert not plan["ztunnel_follows"] and plan["ztunnel_control_plane"] == ""
+    assert not plan["prune"] and not plan["install_waypoints"]
+    assert sorted(plan["labels"]) == ["bookinfo"]  # the namespaces this run would create are not there yet
+    assert cluster.writes(since) == []
+
+
+def test_plan_module_refuses_skew_and_missing_namespaces_at_once_with_zero_writes(cluster):
+    since = cluster.last_request()
+    result = plan_module(cluster, ztunnel_version="v1.30.3", ambient_namespaces=["bookinfo", "nowhere"],
+                         gateway_api_crds_file=None)
+    assert result.get("failed"), result
+    assert result["msg"].startswith("ambient mode refused, nothing was changed: "), result["msg"]
+    assert result["problems"] == [
+        "ztunnel v1.30.3 must not be newer than the control plane it follows (v1.29.6); upgrade the control plane "
+        "first (revision default)",
+        "namespaces nowhere do not exist (enrolled or holding a waypoint); create them first",
+        "waypoints need the Kubernetes Gateway API CRDs, which this cluster lacks; set istio_gateway_api_crds_file "
+        "or istio_gateway_api_crds_url"], result["problems"]
+    assert cluster.writes(since) == []
+
+
+def test_plan_module_refuses_a_second_cni_elsewhere(cluster):
+    create_namespace(cluster, "kube-cni")
+    inventory.save(connect_to(cluster), InventoryRecord(UnitKey("cni", "default", "kube-cni"),
+                                                        metadata={"version": "v1.29.6"}))
+    since = cluster.last_request()
+    result = plan_module(cluster)
+    assert result.get("failed") and result["problems"] == [
+        "the cluster already has a cni in namespace kube-cni; there is one per cluster, remove it first to move it"]
     assert cluster.writes(since) == []

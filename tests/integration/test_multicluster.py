@@ -72,6 +72,8 @@ class Mesh:
         self.clusters = {handle.name: handle for handle in clusters}
         self.tmp_path = tmp_path
         self.hosts = hosts  # inventory host -> (cluster handle name, role, network)
+        # cluster -> istio_remote_server (left out: the role finds the address)
+        self.servers = {handle.name: handle.url for handle in clusters}
         self.ca_dir = str(tmp_path / "mesh-ca")
         for handle in clusters:
             Applier(self.connect(handle.name), "test-setup").apply([GATEWAY_CRD])
@@ -85,6 +87,9 @@ class Mesh:
         for host, (cluster, role, network) in (hosts or self.hosts).items():
             entries[host] = {"istio_context": self.clusters[cluster].context, "istio_cluster_role": role,
                              "istio_cluster_name": cluster, "istio_network": network}
+            # the test clusters share this machine's loopback, which the role does not take by itself
+            if cluster in self.servers:
+                entries[host]["istio_remote_server"] = self.servers[cluster]
         common = {"istio_kubeconfig": next(iter(self.clusters.values())).kubeconfig, "istio_chart_dir": CHARTS,
                   "istio_version": VERSION, "istio_ca_key_size": 2048, "istio_wait_timeout": 60,
                   "istio_ca_root_cert_file": os.path.join(self.ca_dir, "root-cert.pem"),
@@ -394,3 +399,60 @@ def test_prune_counts_use_on_every_cluster(k8s_clusters, tmp_path):
         assert moved.result(PRUNE_TASK, host)["pruned"] == ["default-v1-29-6"]
         assert mesh.get(cluster, "v1", "ConfigMap", "servicemesh-istio-revision-default-v1-29-6",
                         "istio-system") is None
+
+
+# -- API server addresses found on the clusters (kind's case) ---------------------------------------
+
+def add_control_plane_node(mesh, cluster, address):
+    """A control-plane node with an InternalIP, as kind's is (its kubeconfig says 127.0.0.1)."""
+    handle = mesh.clusters[cluster]
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "test-control-plane", "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": {"node-role.kubernetes.io/control-plane": "", "type": "kwok"}}}
+    handle.kubectl("apply", "-f", "-", input=json.dumps(node))
+    status = {"status": {"addresses": [{"type": "InternalIP", "address": address}]}}
+    handle.kubectl("patch", "node", "test-control-plane", "--subresource=status", "--type=merge",
+                   "-p", json.dumps(status))
+
+
+def remote_secret_server(mesh, on, of):
+    secret = mesh.get(on, "v1", "Secret", "istio-remote-secret-%s" % of, "istio-system")
+    return kubeconfig_in(secret, of)["clusters"][0]["cluster"]["server"]
+
+
+@pytest.mark.parametrize("k8s_clusters", [3], indirect=True)
+def test_api_server_addresses_found_on_the_clusters(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"east": ("cluster1", "primary", "network1"),
+                                         "west": ("cluster2", "primary", "network1"),
+                                         "north": ("cluster3", "primary", "network1")})
+    # cluster1 and cluster2 have no istio_remote_server; cluster3 keeps its given one
+    del mesh.servers["cluster1"], mesh.servers["cluster2"]
+    add_control_plane_node(mesh, "cluster2", "172.18.0.12")
+
+    # cluster1's only address is this machine's loopback: refused before any write on any cluster
+    marks = mesh.marks()
+    refused = mesh.play()
+    assert not refused.ok
+    assert "cluster cluster1: the API server is reached at %s, a loopback address" % mesh.clusters["cluster1"].url \
+        in refused.stdout, refused.stdout[-3000:]
+    assert "istio_remote_server" in refused.stdout
+    assert mesh.writes_since(marks) == {name: [] for name in mesh.clusters}
+
+    add_control_plane_node(mesh, "cluster1", "172.18.0.11")
+    assert_ok(mesh.play())
+    for on in ("cluster2", "cluster3"):
+        assert remote_secret_server(mesh, on, "cluster1") == "https://172.18.0.11:6443"
+    for on in ("cluster1", "cluster3"):
+        assert remote_secret_server(mesh, on, "cluster2") == "https://172.18.0.12:6443"
+    for on in ("cluster1", "cluster2"):
+        assert remote_secret_server(mesh, on, "cluster3") == mesh.clusters["cluster3"].url
+
+    marks = mesh.marks()
+    assert_no_change(mesh, mesh.play(), marks)
+
+    # removal needs no address: it works with the nodes gone again
+    for name in ("cluster1", "cluster2"):
+        mesh.clusters[name].kubectl("delete", "node", "test-control-plane")
+    assert_ok(mesh.play(extra={"istio_multicluster_state": "absent"}))
+    for on, of in (("cluster1", "cluster2"), ("cluster2", "cluster3"), ("cluster3", "cluster1")):
+        assert mesh.get(on, "v1", "Secret", "istio-remote-secret-%s" % of, "istio-system") is None

@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import load_catalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import apiserver
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import cacerts
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import remotesecret
@@ -146,3 +147,14 @@ def run_gateway(module: Any) -> None:
     except IstioError as exc:
         fail(module, exc)
     exit_outcome(module, outcome)
+
+
+# -- istio_cluster_address ------------------------------------------------------------------------------
+
+def run_cluster_address(module: Any) -> None:
+    params = module.params
+    try:
+        found = apiserver.find_server(connect(params), params.get("server") or "", params.get("cluster_name") or "")
+    except IstioError as exc:
+        fail(module, exc)
+    module.exit_json(changed=False, **found)

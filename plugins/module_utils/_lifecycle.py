@@ -35,6 +35,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _read
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import UnitResult, remove_unit, sync_unit
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, wait_until
 
@@ -191,7 +192,8 @@ def wait_for(cluster: Any, checks: List[Check], options: Options) -> None:
 
 def namespace_missing(cluster: Any, namespace: str, create: bool) -> bool:
     """Whether the namespace must be created; an error if it is missing and may not be."""
-    live = cluster.get(ObjectRef.of("v1", "Namespace", namespace))
+    ref = ObjectRef.of("v1", "Namespace", namespace)
+    live = _read(cluster, [ref])[ref]
     if live is not None:
         if (live.get("metadata") or {}).get("deletionTimestamp"):
             raise LifecycleError("namespace %r is being deleted" % namespace)
@@ -223,10 +225,17 @@ def render_crds(cluster: Any, renderer: ManifestRenderer, plan: RevisionPlan) ->
     return CrdSet([crd for crd in crds if crd["metadata"]["name"] not in newer], base.version, plan.version.name)
 
 
+def _read(cluster: Any, refs: List[ObjectRef]) -> Dict[ObjectRef, Optional[Dict[str, Any]]]:
+    """The objects from the run's snapshot (the applier reads them from there again), or one GET each."""
+    snapshot = snapshot_of(cluster)
+    return snapshot.get_many(refs) if snapshot is not None else {ref: cluster.get(ref) for ref in refs}
+
+
 def _newer_live_crds(cluster: Any, crds: List[Dict[str, Any]], version: str) -> List[str]:
     newer = []
+    lives = _read(cluster, [ObjectRef.from_object(crd, namespaced=False) for crd in crds])
     for crd in crds:
-        live = cluster.get(ObjectRef.from_object(crd, namespaced=False))
+        live = lives[ObjectRef.from_object(crd, namespaced=False)]
         live_version = ((live or {}).get("metadata", {}).get("annotations") or {}).get(CRD_VERSION_ANNOTATION)
         if live_version and semver_key(live_version) > semver_key(version):
             newer.append(crd["metadata"]["name"])

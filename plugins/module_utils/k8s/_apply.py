@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Server-side apply of rendered objects, idempotent and check-mode aware.
 
-Per object, the applier first reads the live object (one GET, or one LIST per
-kind and namespace when a namespace holds several objects of that kind), then
+Per object, the applier first reads the live object (from the run's snapshot, see ``_snapshot``: one
+LIST per kind and namespace, or per cluster-scoped kind, holding two or more of them, else one GET), then
 decides every object of the set before it writes any:
 
+* present, and its unit's record holds the fingerprint of our last write of this very body that the live
+  object still shows (``_fieldset.applied_fingerprint``: our managed-fields entry is as that write left
+  it): nothing more is sent -> unchanged;
 * present and our field manager already owns exactly the desired fields with
   the desired values (proved from ``managedFields``, see ``_fieldset``): nothing
   more is sent -> unchanged;
@@ -21,13 +24,14 @@ created and updated objects are applied. Objects in a namespace, or of a kind,
 that the same set creates first cannot be dry-run; they are checked when written.
 
 Request cost per object (reads: a GET each, or one LIST per kind and
-namespace holding two or more of them):
+namespace holding two or more of them, shared with the rest of the run):
 
 * first run: 1 read + 1 dry-run + 1 apply;
-* identical second run: 1 read, and a dry-run only for objects where the
-  server rewrites a value inside our fields (defaulted ``rules[].scope`` of
-  webhooks, canonicalised quantities such as ``2048Mi``); no writes;
-* a changed object: 1 read + 1 dry-run + 1 apply.
+* identical second run: 1 read; a dry-run only where no fingerprint is recorded
+  (records of older versions) and the server rewrites a value inside our fields
+  (defaulted ``rules[].scope`` of webhooks, canonicalised quantities such as
+  ``2048Mi``); no writes;
+* a changed object: 1 read + 1 dry-run + 1 apply (and its record keeps the new fingerprint).
 
 Changed CRDs add polls for ``Established`` and one discovery refresh. An
 object someone else wrote between our read and our dry-run (istiod patching its
@@ -42,11 +46,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
     ApiError, ConflictError, InvalidObject, K8sError, KindNotServed)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import (
-    apply_is_noop, list_key, owned_fields, owns_path)
+    applied_fingerprint, apply_is_noop, list_key, owned_fields, owns_path)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
     ObjectRef, builtin_scope, combined_diff, crd_scopes, diff_entry,
     normalized, sorted_for_apply, sorted_for_delete, strip_ca_bundles, strip_server_fields)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import absent, crd_established
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, SystemClock, wait_until
 
 DEFAULT_FIELD_MANAGER = "servicemesh.istio"
@@ -69,6 +74,7 @@ class ObjectResult:
     after: Dict[str, Any] = field(default_factory=dict)
     existed: bool = False  # the object was there before this run touched it
     note: str = ""
+    fingerprint: str = ""  # _fieldset.applied_fingerprint after this run's write, or the recorded one
 
     @property
     def changed(self) -> bool:
@@ -133,6 +139,8 @@ class ReadState:
 
     items: List[_Item]
     live: Dict[ObjectRef, Optional[Dict[str, Any]]]
+    # ref -> the fingerprint its unit's record holds of our last write (see _fieldset.applied_fingerprint)
+    recorded: Dict[ObjectRef, str] = field(default_factory=dict)
 
     @property
     def missing(self) -> List[ObjectRef]:
@@ -178,9 +186,9 @@ class Applier:
             state = state or self.read(objects)
             crds = [item for item in state.items if item.ref.is_crd]
             others = [item for item in state.items if not item.ref.is_crd]
-            self._apply_all(crds, state.live, result)
+            self._apply_all(crds, state, result)
             self._settle_crds(crds, others, result)
-            self._apply_all(others, state.live, result)
+            self._apply_all(others, state, result)
         except K8sError as exc:
             exc.partial = result
             raise
@@ -217,14 +225,14 @@ class Applier:
                 scope = bool((obj.get("metadata") or {}).get("namespace"))
         return scope
 
-    def _apply_all(self, items: Sequence[_Item], live: Mapping[ObjectRef, Optional[Dict[str, Any]]],
-                   result: ApplyResult) -> None:
+    def _apply_all(self, items: Sequence[_Item], state: ReadState, result: ApplyResult) -> None:
         """Decide every object first (dry runs, no writes), refusing the whole set if any is refused; then write."""
         decided: List[ObjectResult] = []
         refusals: List[K8sError] = []
         for item in items:
             try:
-                decided.append(self._decide(item, live.get(item.ref), result.objects + decided))
+                decided.append(self._decide(item, state.live.get(item.ref), result.objects + decided,
+                                            recorded=state.recorded.get(item.ref, "")))
             except (ApiError, InvalidObject) as exc:
                 if isinstance(exc, ApiError) and exc.status not in REFUSALS:
                     raise
@@ -234,17 +242,21 @@ class Applier:
         for item, decision in zip(items, decided):
             if decision.changed and not self.check_mode:
                 decision.after = self._send(item.body_sent)
+                decision.fingerprint = applied_fingerprint(item.body_sent, decision.after, self.field_manager)
             result.objects.append(decision)
 
     def _decide(self, item: _Item, live: Optional[Dict[str, Any]], decided: Sequence[ObjectResult],
-                rereads: int = STALE_READ_RETRIES) -> ObjectResult:
-        """What applying ``item`` would do, from the live object and a dry run; nothing is written."""
+                rereads: int = STALE_READ_RETRIES, recorded: str = "") -> ObjectResult:
+        """What applying ``item`` would do, from the live object (and what our last write of it left, when
+        recorded) and a dry run; nothing is written."""
         ref = item.ref
         if live and (live.get("metadata") or {}).get("deletionTimestamp"):
             raise InvalidObject("%s is being deleted; run again once it is gone" % ref)
         item.body_sent = keep_istiod_failure_policy(copy.deepcopy(item.body), live, self.field_manager)
+        if live and recorded and applied_fingerprint(item.body_sent, live, self.field_manager) == recorded:
+            return ObjectResult(ref, UNCHANGED, live, live, existed=True, fingerprint=recorded)
         if live and apply_is_noop(item.body_sent, live, self.field_manager):
-            return ObjectResult(ref, UNCHANGED, live, live, existed=True)
+            return ObjectResult(ref, UNCHANGED, live, live, existed=True, fingerprint=recorded)
         try:
             predicted, note = self._predict(ref, item.body_sent, decided)
         except ConflictError:
@@ -253,16 +265,16 @@ class Applier:
             fresh = self.cluster.get(ref) if live is not None and rereads else None
             if fresh is None or _resource_version(fresh) == _resource_version(live):
                 raise
-            return self._decide(item, fresh, decided, rereads - 1)
+            return self._decide(item, fresh, decided, rereads - 1, recorded)
         if live is None:
             return ObjectResult(ref, CREATED, {}, predicted, existed=False, note=note)
         if rereads and _resource_version(predicted) and _resource_version(predicted) != _resource_version(live):
             # Written since the read (istiod patching its webhooks' caBundle right after it starts): the dry
             # run shows today's object, the read an older one. Compare with today's, or the older fields
             # would be reported as a change and the apply would send what the read said.
-            return self._decide(item, self.cluster.get(ref), decided, rereads - 1)
+            return self._decide(item, self.cluster.get(ref), decided, rereads - 1, recorded)
         if same_state(predicted, live, self.field_manager):
-            return ObjectResult(ref, UNCHANGED, live, live, existed=True)
+            return ObjectResult(ref, UNCHANGED, live, live, existed=True, fingerprint=recorded)
         return ObjectResult(ref, UPDATED, live, predicted, existed=True, note=note)
 
     def _send(self, body: Mapping[str, Any], dry_run: bool = False) -> Dict[str, Any]:
@@ -283,15 +295,26 @@ class Applier:
             return body, "predicted without the API server: %s" % exc
 
     def _read_live(self, items: Sequence[_Item]) -> Dict[ObjectRef, Optional[Dict[str, Any]]]:
-        """Live objects by ref (None if missing): one LIST per crowded kind and namespace, else GETs."""
+        """Live objects by ref (None if missing): from the run's snapshot when the cluster keeps one (one
+        LIST per crowded kind and namespace, or cluster-wide), else a LIST per crowded kind and namespace
+        and GETs for the rest."""
         groups: Dict[Tuple[str, str, str], List[ObjectRef]] = {}
         for item in items:
             groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item.ref)
         live: Dict[ObjectRef, Optional[Dict[str, Any]]] = {}
+        served: List[ObjectRef] = []
         for (api_version, kind, namespace), refs in groups.items():
             if not self._kind_served(api_version, kind):
                 live.update((ref, None) for ref in refs)
-            elif namespace and len(refs) >= LIST_THRESHOLD:
+            else:
+                served.extend(refs)
+        snapshot = snapshot_of(self.cluster)
+        if snapshot is not None:
+            live.update(snapshot.get_many(served))
+            return live
+        for (api_version, kind, namespace), refs in groups.items():
+            refs = [ref for ref in refs if ref not in live]
+            if namespace and len(refs) >= LIST_THRESHOLD:
                 listed = {obj["metadata"]["name"]: obj for obj in self.cluster.list(api_version, kind, namespace)}
                 live.update((ref, listed.get(ref.name)) for ref in refs)
             else:

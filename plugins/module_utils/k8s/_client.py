@@ -36,6 +36,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors impo
     ApiError, ClusterUnreachable, ConflictError, K8sError, KindNotServed)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
     ObjectRef, builtin_scope, split_api_version)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import Snapshot
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -105,6 +106,8 @@ class Cluster:
         self.retry = retry or RetryPolicy()
         # called with the object's ref before every real (not dry-run) write: the run's leases
         self.write_guards: List[Callable[[ObjectRef], None]] = []
+        # this run's reads for its decisions, kept current with its own writes (see _snapshot)
+        self.snapshot = Snapshot(self)
 
     def _before_write(self, ref: ObjectRef, dry_run: bool) -> None:
         if not dry_run:
@@ -180,7 +183,7 @@ class Cluster:
             kwargs["dry_run"] = "All"
         what = ("dry-run apply %s" if dry_run else "apply %s") % ref
         try:
-            return self._request(what, lambda: self.client.server_side_apply(
+            stored = self._request(what, lambda: self.client.server_side_apply(
                 resource, body=dict(body), namespace=ref.namespace or None, serialize=False, **kwargs))
         except ApiError as exc:
             # apply creates missing objects, so a 404 means a missing namespace,
@@ -189,6 +192,9 @@ class Cluster:
                 self.refresh_discovery()
                 self.resource(ref.api_version, ref.kind)
             raise
+        if not dry_run:
+            self.snapshot.wrote(ref, stored)
+        return stored
 
     def patch(self, ref: ObjectRef, patch: Mapping[str, Any], field_manager: str,
               dry_run: bool = False) -> Dict[str, Any]:
@@ -199,8 +205,11 @@ class Cluster:
         kwargs: Dict[str, Any] = {"field_manager": field_manager, "content_type": "application/merge-patch+json"}
         if dry_run:
             kwargs["dry_run"] = "All"
-        return self._request(("dry-run patch %s" if dry_run else "patch %s") % ref, lambda: self.client.patch(
+        stored = self._request(("dry-run patch %s" if dry_run else "patch %s") % ref, lambda: self.client.patch(
             resource, body=dict(patch), name=ref.name, namespace=ref.namespace or None, serialize=False, **kwargs))
+        if not dry_run:
+            self.snapshot.wrote(ref, stored)
+        return stored
 
     def delete(self, ref: ObjectRef, propagation_policy: str = "Background",
                dry_run: bool = False) -> bool:
@@ -210,6 +219,8 @@ class Cluster:
         kwargs: Dict[str, Any] = {"propagation_policy": propagation_policy}
         if dry_run:
             kwargs["dry_run"] = "All"
+        else:
+            self.snapshot.forget(ref)
         try:
             self._request("delete %s" % ref, lambda: self.client.delete(
                 resource, name=ref.name, namespace=ref.namespace or None, serialize=False, **kwargs))

@@ -11,6 +11,7 @@ versions) the answer is "not proven" and the caller asks the server instead.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -37,6 +38,31 @@ def owned_fields(live: Optional[Mapping[str, Any]], manager: str,
                 return None
             return entry.get("fieldsV1") or {}
     return None
+
+
+def _apply_entry(obj: Optional[Mapping[str, Any]], manager: str) -> Optional[Mapping[str, Any]]:
+    for entry in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply" and not entry.get("subresource"):
+            return entry
+    return None
+
+
+def applied_fingerprint(body: Mapping[str, Any], stored: Optional[Mapping[str, Any]], manager: str) -> str:
+    """What an apply of ``body`` left in ``stored`` (the object as the server returned it), as one digest.
+
+    The same fingerprint taken later from the live object and the same body means that applying it again
+    changes nothing: our manager's entry in ``managedFields`` (its fields and its time) is exactly what our
+    own apply left, and no one else can change a value of a field we own without taking that field from
+    us, which changes the entry (other managers' fields, such as a ``caBundle``, do not count). "" when
+    there is no entry of ours."""
+    entry = _apply_entry(stored, manager)
+    if entry is None:
+        return ""
+    metadata = (stored or {}).get("metadata") or {}
+    proof = {"body": body, "uid": metadata.get("uid", ""), "apiVersion": entry.get("apiVersion"),
+             "fieldsV1": entry.get("fieldsV1"), "time": entry.get("time")}
+    text = json.dumps(proof, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def owns_path(fields: Optional[Mapping[str, Any]], path: List[str]) -> bool:

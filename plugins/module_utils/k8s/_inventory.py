@@ -17,10 +17,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import InvalidObject
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef, canonical_json
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import RECORD_LABEL, snapshot_of
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "servicemesh.istio"
-INVENTORY_LABEL = "servicemesh.istio/inventory"
+INVENTORY_LABEL = RECORD_LABEL  # "servicemesh.istio/inventory"
 UNIT_KIND_LABEL = "servicemesh.istio/unit-kind"
 UNIT_LABEL = "servicemesh.istio/unit"
 NAME_PREFIX = "servicemesh-istio-"
@@ -76,9 +77,15 @@ def validate_unit_key(key: UnitKey) -> None:
 class InventoryEntry:
     ref: ObjectRef
     created: bool  # True: we created it; False: it already existed (adopted)
+    # ``_fieldset.applied_fingerprint`` of our last write of the object: while the live object still shows
+    # it, the next run knows the object unchanged without a dry run. Not part of the entry's identity.
+    applied: str = field(default="", compare=False)
 
     def to_record(self) -> Dict[str, Any]:
-        return dict(self.ref.to_record(), created=self.created)
+        record = dict(self.ref.to_record(), created=self.created)
+        if self.applied:
+            record["applied"] = self.applied
+        return record
 
 
 @dataclass
@@ -143,7 +150,8 @@ class InventoryRecord:
         where = "inventory %s/%s" % (metadata.get("namespace"), metadata.get("name"))
         try:
             key = UnitKey(labels[UNIT_KIND_LABEL], labels[UNIT_LABEL], metadata["namespace"])
-            entries = [InventoryEntry(ObjectRef.from_record(item), bool(item.get("created")))
+            entries = [InventoryEntry(ObjectRef.from_record(item), bool(item.get("created")),
+                                      str(item.get("applied") or ""))
                        for item in json.loads(data.get("objects") or "[]")]
             extra = json.loads(data.get("metadata") or "{}")
             if data.get(IN_PROGRESS_KEY, "") not in ("", INSTALLING, UPGRADING):
@@ -159,20 +167,33 @@ def was_installed(record: Optional[InventoryRecord]) -> bool:
 
 
 def load(cluster: Any, namespace: str, kind: str, name: str) -> Optional[InventoryRecord]:
-    """The unit's record, or None if it has none (or its namespace is missing)."""
-    configmap = cluster.get(UnitKey(kind, name, namespace).ref)
+    """The unit's record, or None if it has none (or its namespace is missing); from the run's snapshot
+    of every record when the cluster keeps one."""
+    ref = UnitKey(kind, name, namespace).ref
+    snapshot = snapshot_of(cluster)
+    configmap = snapshot.record(ref) if snapshot else cluster.get(ref)
     return InventoryRecord.from_configmap(configmap) if configmap else None
 
 
 def list_records(cluster: Any, kind: Optional[str] = None,
                  namespace: Optional[str] = None) -> List[InventoryRecord]:
     """All records (of one unit kind, in one namespace or across all), in a stable order."""
-    selector = "%s=true" % INVENTORY_LABEL
-    if kind:
-        selector += ",%s=%s" % (UNIT_KIND_LABEL, kind)
-    configmaps = cluster.list("v1", "ConfigMap", namespace=namespace, label_selector=selector)
+    snapshot = snapshot_of(cluster)
+    if snapshot is not None:
+        configmaps = [cm for cm in snapshot.records() if _selected(cm, kind, namespace)]
+    else:
+        selector = "%s=true" % INVENTORY_LABEL
+        if kind:
+            selector += ",%s=%s" % (UNIT_KIND_LABEL, kind)
+        configmaps = cluster.list("v1", "ConfigMap", namespace=namespace, label_selector=selector)
     records = [InventoryRecord.from_configmap(cm) for cm in configmaps]
     return sorted(records, key=lambda record: (record.key.kind, record.key.namespace, record.key.name))
+
+
+def _selected(configmap: Mapping[str, Any], kind: Optional[str], namespace: Optional[str]) -> bool:
+    metadata = configmap.get("metadata") or {}
+    return (not kind or (metadata.get("labels") or {}).get(UNIT_KIND_LABEL) == kind) \
+        and (not namespace or metadata.get("namespace") == namespace)
 
 
 _UNREAD: Any = object()
@@ -196,7 +217,8 @@ def save(cluster: Any, record: InventoryRecord, previous: Any = _UNREAD, check_m
 def delete(cluster: Any, record: InventoryRecord, check_mode: bool = False) -> bool:
     """Delete the record; returns whether there was one to delete."""
     if check_mode:
-        return cluster.get(record.key.ref) is not None
+        snapshot = snapshot_of(cluster)
+        return (snapshot.record(record.key.ref) if snapshot else cluster.get(record.key.ref)) is not None
     return cluster.delete(record.key.ref)
 
 

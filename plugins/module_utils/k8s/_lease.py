@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as times
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import ApiError, K8sError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import SystemClock
 
 LEASE_SECONDS = 30
@@ -140,6 +141,9 @@ class RunLock:
         self._renewer = threading.Thread(target=self._renew_until_released, daemon=True, name="lease-renewal")
         self._renewer.start()
         if waited or self.held.transitions != self.seen[1] + 1 or (self.seen[0] and self.held.uid != self.seen[0]):
+            snapshot = snapshot_of(self.cluster)
+            if snapshot is not None:
+                snapshot.reset()  # the restart reads the cluster again
             raise StaleRun("%s: another run changed this scope after this run read it" % self.ref)
 
     def _take(self) -> bool:
@@ -200,7 +204,7 @@ class RunLock:
             if self.lost:
                 return
             try:
-                if self.cluster.get(self.record) is None:
+                if self._record_gone():
                     self.cluster.delete(self.ref)
                 else:
                     self._write(self.held, times.now(), release=True)
@@ -208,13 +212,20 @@ class RunLock:
                 pass  # it expires by itself
             self.held = None
 
+    def _record_gone(self) -> bool:
+        """Whether the scope's record is gone; the run's snapshot knows (it saw every write of this run)."""
+        snapshot = snapshot_of(self.cluster)
+        if snapshot is not None:
+            return snapshot.record(self.record) is None
+        return self.cluster.get(self.record) is None
+
     def _drop_orphan(self) -> None:
         """A lease that a killed run left on a scope which is gone now (the run that found it had nothing
         left to write): no run would take it again, so it goes."""
         if not self.observed.resource_version or self.observed.held_by_other(self.holder, times.now()):
             return
         try:
-            if self.cluster.get(self.record) is None:
+            if self._record_gone():
                 self.cluster.delete(self.ref)
         except K8sError:
             pass

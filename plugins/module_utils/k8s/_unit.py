@@ -105,6 +105,7 @@ def sync_unit(cluster: Any, unit_key: UnitKey, objects: Iterable[Mapping[str, An
     recorder = _Recorder(cluster, unit_key, previous, chart_version, values, metadata, check_mode)
     before = list(previous.entries) if previous else []
     state = applier.read(objects)
+    state.recorded = {entry.ref: entry.applied for entry in before if entry.applied}
     intent = _intended_entries(before, state)
     recorder.save_intent(intent)
     try:
@@ -136,7 +137,7 @@ def _intended_entries(before: List[InventoryEntry], state: ReadState) -> List[In
     missing = set(state.missing)
     for item in state.items:
         ours = item.ref in missing or (item.ref in known and known[item.ref].created)
-        known[item.ref] = InventoryEntry(item.ref, ours)
+        known[item.ref] = InventoryEntry(item.ref, ours, known[item.ref].applied if item.ref in known else "")
     return list(known.values())
 
 
@@ -156,7 +157,8 @@ def _entries_after_apply(previous: Optional[InventoryRecord],
         before = previous.entry(applied_object.ref) if previous else None
         # once ours, always ours; otherwise ours only if this run created it
         created = (before is not None and before.created) or applied_object.action == CREATED
-        entries.append(InventoryEntry(applied_object.ref, created))
+        applied = applied_object.fingerprint or (before.applied if before is not None else "")
+        entries.append(InventoryEntry(applied_object.ref, created, applied))
     return entries
 
 

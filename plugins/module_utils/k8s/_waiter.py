@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import Readiness, readiness_of
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 
 Predicate = Callable[[Optional[Mapping[str, Any]]], Readiness]
 
@@ -35,13 +36,23 @@ def wait_until(cluster: Any, checks: Sequence[Check], timeout: float, interval: 
                clock: Any = None) -> Dict[ObjectRef, str]:
     """Poll until every check holds; returns ref -> reason of the last (ready) answer.
 
-    Objects already ready are not fetched again. Raises WaitTimeout naming each
-    object still not ready and why.
+    Objects already ready are not fetched again, nor those this run has just read or written that were
+    ready then (the run's snapshot). Raises WaitTimeout naming each object still not ready and why.
     """
     clock = clock or SystemClock()
     deadline = clock.monotonic() + timeout
-    pending: List[Check] = list(checks)
     done: Dict[ObjectRef, str] = {}
+    pending: List[Check] = []
+    snapshot = snapshot_of(cluster)
+    for check in checks:
+        known, obj = snapshot.peek(check.ref) if snapshot is not None else (False, None)
+        ready, reason = check.predicate(obj) if known else (False, "")
+        if ready:
+            done[check.ref] = reason
+        else:
+            pending.append(check)
+    if not pending:
+        return done
     while True:
         still: List[Tuple[Check, str]] = []
         for check in pending:

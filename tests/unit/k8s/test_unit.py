@@ -108,7 +108,9 @@ def test_a_run_that_changes_no_entry_writes_no_intent(cluster):
     marks = len(cluster.writes())
     sync(cluster, [configmap("a", k="changed")])
     written = cluster.writes()[marks:]
-    assert len(written) == 1 and "servicemesh-istio" not in str(written[0]), written
+    # the object, then the record once (the fingerprint of the new write), never marked in progress before it
+    assert [ref.name for _verb, ref in written] == ["a", KEY.configmap_name], written
+    assert inventory.IN_PROGRESS_KEY not in cluster.store[KEY.ref]["data"]
 
 
 def test_remove_deletes_what_we_created_then_the_inventory(cluster):

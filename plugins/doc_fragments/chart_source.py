@@ -24,6 +24,9 @@ options:
   chart_cache_dir:
     description:
       - Where downloaded chart archives are kept, so that a second run downloads nothing.
+      - Rendered charts, parsed, are kept in its C(rendered) directory (the newest 64, keyed by the chart's and the
+        values' digests), so that an unchanged re-run neither renders nor parses; a directory that cannot be
+        written only means no cache.
       - Defaults to C($XDG_CACHE_HOME/servicemesh.istio/charts) or C(~/.cache/servicemesh.istio/charts).
     type: path
   chart_repo_validate_certs:

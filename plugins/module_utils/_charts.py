@@ -38,6 +38,24 @@ def default_cache_dir() -> str:
     return os.path.join(base, "servicemesh.istio", "charts")
 
 
+def chart_digest(path: str) -> str:
+    """sha256 of a chart archive, or of an unpacked chart's files (their relative paths and contents)."""
+    if os.path.isfile(path):
+        with open(path, "rb") as handle:
+            return sha256_hex(handle.read())
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            with open(full, "rb") as handle:
+                content = handle.read()
+            relative = os.path.relpath(full, path).replace(os.sep, "/")
+            digest.update(("%s\0%d\0" % (relative, len(content))).encode("utf-8"))
+            digest.update(content)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class ChartLocation:
     """One chart at one version: an unpacked directory or an archive file on disk."""
@@ -88,6 +106,24 @@ class ChartSource:
         self._fetch = fetch or (lambda url: _http_get(url, options.validate_certs, options.timeout))
         self._index: Optional[Dict[str, Any]] = None
         self.downloads: List[str] = []  # URLs fetched by this instance, for results and tests
+        self._digests: Dict[str, str] = {}
+
+    @property
+    def render_cache_dir(self) -> str:
+        """Where parsed render output is kept (see _render_cache), beside the downloaded archives."""
+        return os.path.join(self.cache_dir, "rendered")
+
+    def digest(self, location: ChartLocation) -> str:
+        """The chart's digest (chart_digest), computed once per location for the life of this source."""
+        known = self._digests.get(location.path)
+        if known is None:
+            try:
+                known = chart_digest(location.path)
+            except OSError as exc:
+                raise ChartSourceError("cannot read chart %s %s at %s: %s"
+                                       % (location.chart, location.version, location.path, exc))
+            self._digests[location.path] = known
+        return known
 
     def locate(self, chart: str, version: str) -> ChartLocation:
         if chart not in CHARTS:
@@ -127,6 +163,7 @@ class ChartSource:
             return None
         if sha256_hex(data) != expected:
             return None  # damaged or partial: download again
+        self._digests[archive] = expected
         return ChartLocation(chart, version, archive, archive)
 
     def _store(self, chart: str, version: str, data: bytes, digest: str) -> str:
@@ -194,4 +231,6 @@ class ChartSource:
         if actual != expected:
             raise ChartSourceError("digest mismatch for %s: the index says sha256:%s, the download is sha256:%s"
                                    % (url, expected, actual))
-        return ChartLocation(chart, version, self._store(chart, version, data, actual), url)
+        path = self._store(chart, version, data, actual)
+        self._digests[path] = actual
+        return ChartLocation(chart, version, path, url)

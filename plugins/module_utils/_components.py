@@ -18,7 +18,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _istioval
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import ValuesError
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
     DEFAULT_CNI_NAMESPACE, DEFAULT_ZTUNNEL_NAMESPACE, ManifestRenderer, Rendered, RevisionPlan, istio_crds,
-    revision_base, tag_objects)
+    revision_base, revision_base_render, tag_objects)
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import DEFAULT_REVISION
 
@@ -69,9 +69,10 @@ def parse_components(items: Optional[List[Any]]) -> List[Dict[str, Any]]:
 
 
 def _base(renderer: ManifestRenderer, plan: RevisionPlan, include_crds: bool) -> Rendered:
-    rendered = revision_base(renderer, plan)
+    base = revision_base_render(renderer, plan, include_crds)  # one render for both parts
+    rendered = revision_base(renderer, plan, base=base)
     if include_crds:
-        rendered.objects = istio_crds(renderer, plan).objects + rendered.objects
+        rendered.objects = istio_crds(renderer, plan, base).objects + rendered.objects
     return rendered
 
 

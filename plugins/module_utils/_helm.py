@@ -30,8 +30,17 @@ except ImportError as exc:  # pragma: no cover - reported by the modules' depend
     HELM_IMPORT_ERROR = str(exc)
 
 
+def parser_id() -> str:
+    """What parse_manifests parses with, for the render cache's key."""
+    return "pyyaml %s %s" % (getattr(yaml, "__version__", "?"), getattr(_Loader, "__name__", "?"))
+
+
 class HelmPythonEngine:
-    """Renders charts with helm_python; loaded charts are kept for the life of the engine."""
+    """Renders charts with helm_python; loaded charts are kept for the life of the engine.
+
+    ``cache_id`` names the engine in the render cache's key: the same chart, values and release give the
+    same output with the same engine version (the render is offline; the charts use no ``lookup``). An
+    engine without ``cache_id`` is never cached."""
 
     name = "helm_python"
 
@@ -41,6 +50,7 @@ class HelmPythonEngine:
                               % HELM_IMPORT_ERROR)
         self._charts: Dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.cache_id = "helm_python %s %s" % (getattr(helm_python, "__version__", "?"), _sdk_version())
 
     def _load(self, location: ChartLocation):
         with self._lock:
@@ -65,6 +75,13 @@ class HelmPythonEngine:
             raise ValuesError("chart %s %s rejected the values: %s" % (location.chart, location.version, exc))
         except helm_python.HelmError as exc:
             raise RenderError("chart %s %s failed to render: %s" % (location.chart, location.version, exc))
+
+
+def _sdk_version() -> str:
+    try:
+        return str(helm_python.helm_sdk_version())
+    except Exception:  # pylint: disable=broad-except  # an older binding: the package version alone
+        return "?"
 
 
 def parse_manifests(rendered: Dict[str, str]) -> List[Dict[str, Any]]:

@@ -25,8 +25,8 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
     IstioVersion, VersionCatalog, semver_key)
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.meshusage import mesh_usage
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
-    CRD_VERSION_ANNOTATION, ControlPlane, ManifestRenderer, RevisionPlan, istio_crds, revision_base,
-    tag_objects, takes_default_validator)
+    CRD_VERSION_ANNOTATION, ControlPlane, ManifestRenderer, Rendered, RevisionPlan, istio_crds, revision_base,
+    revision_base_render, tag_objects, takes_default_validator)
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import validate_tag_name
 from ansible_collections.servicemesh.istio.plugins.module_utils._selectors import (
     discovery_selectors, overlap_refusal, selectors_overlap, shared_namespaces)
@@ -217,9 +217,10 @@ class CrdSet:
     version: str
 
 
-def render_crds(cluster: Any, renderer: ManifestRenderer, plan: RevisionPlan) -> CrdSet:
-    """The Istio CRDs from the base chart, minus those a newer Istio already applied (no downgrades)."""
-    base = istio_crds(renderer, plan)
+def render_crds(cluster: Any, renderer: ManifestRenderer, plan: RevisionPlan,
+                rendered: Optional[Rendered] = None) -> CrdSet:
+    """The Istio CRDs from the base chart (or ``rendered``), minus those a newer Istio already applied."""
+    base = istio_crds(renderer, plan, rendered)
     crds = base.objects
     newer = set(_newer_live_crds(cluster, crds, plan.version.version))
     return CrdSet([crd for crd in crds if crd["metadata"]["name"] not in newer], base.version, plan.version.name)
@@ -315,11 +316,12 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
     key = UnitKey(REVISION, plan.name, plan.namespace)
     previous = None if must_create_namespace else inventory.load(cluster, key.namespace, key.kind, key.name)
     is_upgrade = inventory.was_installed(previous)
-    crd_set = render_crds(cluster, renderer, plan) if crds else None
+    base = revision_base_render(renderer, plan, crds, is_upgrade)  # the CRDs and the validator: one render
+    crd_set = render_crds(cluster, renderer, plan, base) if crds else None
     rendered = renderer.istiod(plan, is_upgrade=is_upgrade)
     if takes_default_validator(plan, include_base):
         check_default_validator_free(cluster, key)
-    objects = list(rendered.objects) + revision_base(renderer, plan, include_base, is_upgrade=is_upgrade).objects
+    objects = list(rendered.objects) + revision_base(renderer, plan, include_base, base=base).objects
 
     outcome = Outcome()
     if must_create_namespace:

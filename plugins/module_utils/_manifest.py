@@ -12,14 +12,17 @@ renders through the same functions, so that it shows what the cluster modules ap
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _istiovalues as istiovalues
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError, ValuesError
-from ansible_collections.servicemesh.istio.plugins.module_utils._helm import HelmPythonEngine, parse_manifests
+from ansible_collections.servicemesh.istio.plugins.module_utils._helm import (
+    HelmPythonEngine, parse_manifests, parser_id)
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import IstioVersion, VersionCatalog
+from ansible_collections.servicemesh.istio.plugins.module_utils._render_cache import RenderCache, render_key
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import (
     DEFAULT_REVISION, IN_PLACE, helm_revision_value, revision_name, validate_dns_label,
     validate_revision_name, validate_tag_name)
@@ -141,6 +144,15 @@ def strip_owning_resource(value: Any) -> Any:
     return value
 
 
+def postprocess(obj: Dict[str, Any]) -> Dict[str, Any]:
+    """What every module does to a rendered object: keyed-list duplicates collapsed and the owning-resource
+    label stripped. A CRD has no pod template: only its own labels are looked at, not its (large) schema."""
+    if obj.get("kind") == "CustomResourceDefinition":
+        strip_owning_resource(obj.get("metadata"))
+        return obj
+    return strip_owning_resource(collapse_duplicates(obj))
+
+
 def tag_webhook_names(tag: str, namespace: str) -> List[str]:
     """The revision-tag webhook configuration gets a namespace suffix outside istio-system."""
     base = "istio-revision-tag-%s" % tag
@@ -148,18 +160,36 @@ def tag_webhook_names(tag: str, namespace: str) -> List[str]:
 
 
 class ManifestRenderer:
-    """Renders Istio components from the official charts."""
+    """Renders Istio components from the official charts.
 
-    def __init__(self, source: ChartSource, engine=None):
+    Parsed output is kept in a RenderCache (by default beside the chart cache, ``<chart_cache_dir>/rendered``),
+    so that an unchanged re-run neither renders nor parses; ``cache=RenderCache(None)`` turns it off."""
+
+    def __init__(self, source: ChartSource, engine=None, cache: Optional[RenderCache] = None):
         self.source = source
         self.engine = engine or HelmPythonEngine()
+        self.cache = cache if cache is not None else RenderCache(source.render_cache_dir)
+
+    def _cache_key(self, location, values: Dict[str, Any], release_name: str, namespace: str,
+                   is_upgrade: bool) -> Optional[str]:
+        engine_id = getattr(self.engine, "cache_id", None)
+        if not engine_id or not self.cache.directory:
+            return None  # an engine that does not say what it is (a test's) is never cached
+        return render_key([engine_id, parser_id(), location.chart, location.version, self.source.digest(location),
+                           istiovalues.values_digest(values), release_name, namespace, bool(is_upgrade)])
 
     def _render(self, component: str, chart: str, version: str, values: Dict[str, Any], release_name: str,
                 namespace: str, is_upgrade: bool) -> Rendered:
         location = self.source.locate(chart, version)
-        text = self.engine.render(location, values, release_name, namespace, is_upgrade=is_upgrade)
+        key = self._cache_key(location, values, release_name, namespace, is_upgrade)
+        parsed = self.cache.get(key) if key else None
+        if parsed is None:
+            text = self.engine.render(location, values, release_name, namespace, is_upgrade=is_upgrade)
+            parsed = parse_manifests(text)
+            if key:
+                self.cache.put(key, parsed)  # before postprocess, which changes objects in place
         # here, so that every module renders the same objects and bad ones fail before any write
-        objects = [strip_owning_resource(collapse_duplicates(obj)) for obj in parse_manifests(text)]
+        objects = [postprocess(obj) for obj in parsed]
         return Rendered(component, chart, location.version, location.origin, release_name, namespace,
                         values, objects)
 
@@ -231,14 +261,31 @@ def _is_default_validation(obj: Dict[str, Any]) -> bool:
 
 # -- what a revision's and a tag's units apply (the cluster modules and istio_manifest alike) -------------
 
-def istio_crds(renderer: ManifestRenderer, plan: RevisionPlan) -> Rendered:
+def _is_crd(obj: Dict[str, Any]) -> bool:
+    return obj.get("kind") == "CustomResourceDefinition"
+
+
+def _marked(crd: Dict[str, Any], version: str) -> Dict[str, Any]:
+    """``crd`` annotated with ``version``: a copy down to its annotations, the (large) spec shared."""
+    metadata = dict(crd.get("metadata") or {})
+    metadata["annotations"] = dict(metadata.get("annotations") or {}, **{CRD_VERSION_ANNOTATION: version})
+    return dict(crd, metadata=metadata)
+
+
+def revision_base_render(renderer: ManifestRenderer, plan: RevisionPlan, include_crds: bool = True,
+                         is_upgrade: bool = False) -> Rendered:
+    """The one render of the base chart a revision needs: its CRDs (``include_crds``) and the default
+    validator pointing at istiod, for ``istio_crds`` and ``revision_base`` to take their parts from."""
+    return renderer.base(plan, include_crds=include_crds, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
+
+
+def istio_crds(renderer: ManifestRenderer, plan: RevisionPlan, base: Optional[Rendered] = None) -> Rendered:
     """The Istio CRDs from the base chart, marked with the Istio version that applies them (a later
-    install keeps back the CRDs a newer Istio applied)."""
-    rendered = renderer.base(plan, include_crds=True, default_revision=None)
-    rendered.objects = [obj for obj in rendered.objects if obj.get("kind") == "CustomResourceDefinition"]
-    for crd in rendered.objects:
-        crd["metadata"].setdefault("annotations", {})[CRD_VERSION_ANNOTATION] = plan.version.version
-    return rendered
+    install keeps back the CRDs a newer Istio applied); taken from ``base`` (revision_base_render) if given,
+    which is left as it is."""
+    rendered = base if base is not None else renderer.base(plan, include_crds=True, default_revision=None)
+    return dataclasses.replace(rendered, objects=[_marked(obj, plan.version.version)
+                                                  for obj in rendered.objects if _is_crd(obj)])
 
 
 def takes_default_validator(plan: RevisionPlan, include_base: Optional[bool] = None) -> bool:
@@ -247,13 +294,14 @@ def takes_default_validator(plan: RevisionPlan, include_base: Optional[bool] = N
 
 
 def revision_base(renderer: ManifestRenderer, plan: RevisionPlan, include_base: Optional[bool] = None,
-                  is_upgrade: bool = False) -> Rendered:
+                  is_upgrade: bool = False, base: Optional[Rendered] = None) -> Rendered:
     """The base chart's objects a revision applies besides the CRDs: the default validator (to istiod) and
-    the reader account when it takes the default validator, nothing otherwise (a tag ``default`` brings them)."""
-    rendered = renderer.base(plan, include_crds=False, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
-    if not takes_default_validator(plan, include_base):
-        rendered.objects = []
-    return rendered
+    the reader account when it takes the default validator, nothing otherwise (a tag ``default`` brings them).
+    Taken from ``base`` (revision_base_render, rendered with the same ``is_upgrade``) if given."""
+    if base is None:
+        base = renderer.base(plan, include_crds=False, default_revision=DEFAULT_REVISION, is_upgrade=is_upgrade)
+    keep = takes_default_validator(plan, include_base)
+    return dataclasses.replace(base, objects=[obj for obj in base.objects if keep and not _is_crd(obj)])
 
 
 def tag_objects(renderer: ManifestRenderer, plan: RevisionPlan, tag: str, is_upgrade: bool = False) -> Rendered:

@@ -134,6 +134,17 @@ CASES = [
     ("istio_mtls", {"namespaces": ["Bad_Name"]}, "Bad_Name"),
     ("istio_mtls", {"namespaces": ["missing-namespace"]}, "namespaces missing-namespace do not exist"),
     ("istio_mtls", {"allow_uninjected": "sometimes"}, "allow_uninjected"),
+    # istio_ambient_plan
+    ("istio_ambient_plan", {"state": "gone"}, "istio_state must be present or absent, not 'gone'"),
+    ("istio_ambient_plan", {"profile": "default"}, "istio_profile must be ambient or openshift-ambient"),
+    ("istio_ambient_plan", {"ambient_namespaces": ["nowhere"]}, "namespaces nowhere do not exist"),
+    ("istio_ambient_plan", {"version": "v1.29.6", "ztunnel_version": "v1.30.3"},
+     "ztunnel v1.30.3 must not be newer than the control plane it follows (v1.29.6)"),
+    ("istio_ambient_plan", {"waypoints": ["app"]}, "istio_waypoints[0] must be a mapping with a namespace"),
+    ("istio_ambient_plan", {"gateway_api_crds_file": "/nonexistent/crds.yaml"}, "/nonexistent/crds.yaml is not a"),
+    ("istio_ambient_plan", {"cni_values": {"cni": {"ambient": {"enabled": "yes"}}}},
+     "istio_cni_values.cni.ambient.enabled"),
+    ("istio_ambient_plan", {"version_catalog": "/nonexistent/catalog.yml"}, "/nonexistent/catalog.yml"),
     # istio_report
     ("istio_report", {"dest": "/tmp/mesh.txt"}, "dest /tmp/mesh.txt must end in .mmd"),
     ("istio_report", {"dest": "/etc/hostname/mesh.mmd"}, "cannot write dest /etc/hostname/mesh.mmd"),

@@ -17,7 +17,9 @@ description:
   - O(expose_services) adds the Istio Gateway C(cross-network-gateway) in O(namespace) that passes C(*.local)
     through on 15443 (C(AUTO_PASSTHROUGH)), so that other networks reach this one's services.
   - O(expose_istiod) adds the Gateway C(istiod-gateway) and the VirtualService C(istiod-vs) in the istiod's
-    namespace that pass 15012 and 15017 through to that istiod (primary-remote and external control planes).
+    namespace that pass 15012 and 15017 through to that istiod (primary-remote and external control planes);
+    with O(expose_istiod.tls), TLS is terminated at the gateway with a certificate and a DestinationRule sends it on
+    over TLS.
   - The gateway and its exposure objects are one unit; O(state=absent) removes exactly what it created.
 author: servicemesh.istio maintainers (@servicemesh-istio)
 extends_documentation_fragment:
@@ -74,6 +76,26 @@ options:
       namespace:
         description: The istiod's namespace, where the Gateway and VirtualService go. Defaults to O(namespace).
         type: str
+      tls:
+        description:
+          - Terminate TLS at the gateway instead of passing 15012 and 15017 through, as the external control plane
+            guide does for production. The Gateway's servers are C(SIMPLE) TLS (protocol C(HTTPS)) with the
+            certificate of O(expose_istiod.tls.credential_name) for O(expose_istiod.tls.hosts); the VirtualService
+            routes HTTP, and the DestinationRule C(istiod-tls) speaks TLS to istiod (HTTP/2 on 15012, 443 for the
+            webhooks).
+        type: dict
+        suboptions:
+          credential_name:
+            description:
+              - The Secret holding the gateway's certificate and key (C(tls.crt), C(tls.key)), in the gateway's
+                namespace. M(servicemesh.istio.istio_gateway_certificate) makes one.
+            type: str
+            required: true
+          hosts:
+            description: The names (or addresses) remote clusters reach istiod at; the certificate must cover them.
+            type: list
+            elements: str
+            required: true
   create_namespace:
     description: Create O(namespace) if it does not exist (it is never deleted by this collection).
     type: bool
@@ -134,6 +156,21 @@ EXAMPLES = r"""
     expose_istiod:
       revision: external-istiod
       namespace: external-istiod
+
+- name: The same behind TLS, with a certificate for istiod.example.com in the Secret external-istiod-tls
+  servicemesh.istio.istio_gateway:
+    values:
+      service:
+        ports:
+          - {name: status-port, port: 15021, targetPort: 15021}
+          - {name: tls-xds, port: 15012, targetPort: 15012}
+          - {name: tls-webhook, port: 15017, targetPort: 15017}
+    expose_istiod:
+      revision: external-istiod
+      namespace: external-istiod
+      tls:
+        credential_name: external-istiod-tls
+        hosts: [istiod.example.com]
 """
 
 RETURN = r"""
@@ -206,8 +243,11 @@ def main():
             preset={"type": "str", "choices": ["ingress", "egress", "eastwest"], "default": "ingress"},
             network={"type": "str"}, version={"type": "str"}, revision={"type": "str"},
             values={"type": "dict", "default": {}}, expose_services={"type": "bool", "default": False},
-            expose_istiod={"type": "dict", "options": {"revision": {"type": "str", "default": "default"},
-                                                       "namespace": {"type": "str"}}},
+            expose_istiod={"type": "dict", "options": {
+                "revision": {"type": "str", "default": "default"}, "namespace": {"type": "str"},
+                "tls": {"type": "dict", "options": {
+                    "credential_name": {"type": "str", "required": True},
+                    "hosts": {"type": "list", "elements": "str", "required": True}}}}},
             create_namespace={"type": "bool", "default": False},
             wait_for_address={"type": "bool", "default": True}, dual_stack={"type": "bool", "default": False}),
         supports_check_mode=True,

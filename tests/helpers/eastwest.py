@@ -206,7 +206,8 @@ class EastWest:
             bound = {tuple(ref.split("/", 1)) if "/" in ref else (namespace, ref) for ref in spec.get("gateways") or []}
             if not bound & listening:
                 continue
-            for tls in spec.get("tls") or []:
+            # TLS routes pass through; HTTP routes follow a gateway that terminates TLS (SIMPLE)
+            for tls in (spec.get("tls") or []) + (spec.get("http") or []):
                 if not any(m.get("port") == WEBHOOK_PORT for m in tls.get("match") or []):
                     continue
                 for route in tls.get("route") or []:

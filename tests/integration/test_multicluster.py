@@ -24,8 +24,9 @@ import re
 
 import pytest
 import yaml
+from cryptography import x509
 
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import cacerts
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import cacerts, tlscert
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
@@ -456,3 +457,55 @@ def test_api_server_addresses_found_on_the_clusters(k8s_clusters, tmp_path):
     assert_ok(mesh.play(extra={"istio_multicluster_state": "absent"}))
     for on, of in (("cluster1", "cluster2"), ("cluster2", "cluster3"), ("cluster3", "cluster1")):
         assert mesh.get(on, "v1", "Secret", "istio-remote-secret-%s" % of, "istio-system") is None
+
+
+# -- the external control plane behind a TLS ingress (the guide's production variant) ------------------
+
+def tls_certificate(secret):
+    return x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+
+
+@pytest.mark.parametrize("k8s_clusters", [3], indirect=True)
+def test_external_control_plane_behind_tls(k8s_clusters, tmp_path):
+    mesh = Mesh(k8s_clusters, tmp_path, {"external": ("cluster1", "external", "network1"),
+                                         "config": ("cluster2", "config", "network1"),
+                                         "remote": ("cluster3", "remote", "network1")})
+    tls = {"istio_external_tls": True}
+    assert_ok(mesh.play(extra=tls))
+
+    address = mesh.get("cluster1", "v1", "Service", "istio-ingressgateway", "istio-system")[
+        "status"]["loadBalancer"]["ingress"][0]["ip"]
+    gateway = mesh.get("cluster1", "networking.istio.io/v1", "Gateway", "istiod-gateway", "external-istiod")
+    assert [(s["port"]["number"], s["port"]["protocol"], s["tls"]) for s in gateway["spec"]["servers"]] == [
+        (port, "HTTPS", {"mode": "SIMPLE", "credentialName": "external-istiod-tls"}) for port in (15012, 15017)]
+    routes = mesh.get("cluster1", "networking.istio.io/v1", "VirtualService", "istiod-vs", "external-istiod")
+    assert "tls" not in routes["spec"]
+    assert [(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes["spec"]["http"]] \
+        == [(15012, 15012), (15017, 443)]
+    rule = mesh.get("cluster1", "networking.istio.io/v1", "DestinationRule", "istiod-tls", "external-istiod")
+    assert rule["spec"]["host"] == "istiod-external-istiod.external-istiod.svc.cluster.local"
+    assert {p["port"]["number"]: p["tls"]["mode"] for p in rule["spec"]["trafficPolicy"]["portLevelSettings"]} == \
+        {15012: "SIMPLE", 443: "SIMPLE"}
+
+    # the certificate for the gateway's address, from the mesh's root, which the external istiod's CA is from too
+    root = mesh.root()
+    secret = mesh.get("cluster1", "v1", "Secret", "external-istiod-tls", "istio-system")
+    assert secret["type"] == "kubernetes.io/tls"
+    cert = tls_certificate(secret)
+    assert cacerts.issued_by(cert, root.cert)
+    assert tlscert.cert_hosts(cert) == ([], [address])
+    assert_cacerts_chain_to(mesh, "cluster1", root, namespace="external-istiod")
+    external = revision_values(mesh, "cluster1", "external-istiod", "external-istiod")
+    assert external["pilot"]["env"]["SSL_SECRET_NAME"] == "external-istiod-tls"
+    assert external["global"]["caAddress"] == address + ":15012"
+    assert "proxyMetadata" not in external["meshConfig"]["defaultConfig"]
+    for cluster in ("cluster2", "cluster3"):
+        assert revision_values(mesh, cluster, "external-istiod", "external-istiod")["global"][
+            "remotePilotAddress"] == address
+    assert_remote_secret(mesh, "cluster1", "cluster3", namespace="external-istiod")
+
+    marks = mesh.marks()
+    assert_no_change(mesh, mesh.play(extra=tls), marks)
+
+    assert_ok(mesh.play(extra=dict(tls, istio_multicluster_state="absent")))
+    assert_removed_exactly(mesh)

@@ -147,3 +147,35 @@ def test_addresses():
     assert gw.service_addresses({"status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}, {"hostname": "h"}]}}}) \
         == ["1.2.3.4", "h"]
     assert gw.service_addresses(None) == []
+
+
+def test_istiod_over_tls_as_the_external_control_plane_guide_does_it():
+    exposure = gw.IstiodExposure(revision="external-istiod", namespace="external-istiod",
+                                 tls=gw.IstiodTls("external-istiod-tls", ("istiod.example.com",)))
+    gateway, routes, rule = gw.istiod_exposure(exposure, {"istio": "ingressgateway"})
+    assert [(s["port"]["number"], s["port"]["protocol"], s["tls"], s["hosts"]) for s in gateway["spec"]["servers"]] \
+        == [(port, "HTTPS", {"mode": "SIMPLE", "credentialName": "external-istiod-tls"}, ["istiod.example.com"])
+            for port in (15012, 15017)]
+    assert routes["spec"]["hosts"] == ["istiod.example.com"] and "tls" not in routes["spec"]
+    assert [(r["match"][0]["port"], r["route"][0]["destination"]["port"]["number"]) for r in routes["spec"]["http"]] \
+        == [(15012, 15012), (15017, 443)]
+    assert rule["kind"] == "DestinationRule" and rule["spec"]["host"] == exposure.host
+    settings = {p["port"]["number"]: p for p in rule["spec"]["trafficPolicy"]["portLevelSettings"]}
+    assert settings[15012]["tls"] == {"mode": "SIMPLE"} and settings[443]["tls"] == {"mode": "SIMPLE"}
+    assert settings[15012]["connectionPool"]["http"]["h2UpgradePolicy"] == "UPGRADE"
+
+
+@pytest.mark.parametrize("tls, message", [({"credential_name": "", "hosts": ["a"]}, "needs credential_name"),
+                                          ({"credential_name": "s", "hosts": []}, "needs hosts")])
+def test_tls_exposure_needs_a_secret_and_hosts(tls, message):
+    request = gw.GatewayRequest.from_params({"expose_istiod": {"revision": "r", "tls": tls}})
+    with pytest.raises(gw.GatewayError, match=message):
+        request.merged_values()
+
+
+def test_tls_exposure_from_params():
+    request = gw.GatewayRequest.from_params({"namespace": "istio-system", "expose_istiod": {
+        "revision": "external-istiod", "namespace": "external-istiod",
+        "tls": {"credential_name": "cert", "hosts": ["10.0.0.9"]}}})
+    assert request.expose_istiod.tls == gw.IstiodTls("cert", ("10.0.0.9",))
+    assert gw.GatewayRequest.from_params({"expose_istiod": {"revision": "r"}}).expose_istiod.tls is None

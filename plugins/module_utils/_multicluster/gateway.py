@@ -16,7 +16,9 @@ What goes through a gateway is exposed with Istio Gateway objects:
 - *services*: ``*.local`` on 15443 with ``AUTO_PASSTHROUGH``, so that proxies in
   other networks reach this network's workloads by SNI;
 - *istiod*: 15012 and 15017 passed through to an istiod's Service (port 443 for
-  the webhooks), for remote clusters and external control planes.
+  the webhooks), for remote clusters and external control planes; or, with TLS,
+  terminated at the gateway with a certificate (``credentialName``) and sent on
+  over TLS (a DestinationRule), as the external control plane guide does it.
 
 Each gateway is one unit (``gateway/<name>``) with its exposure objects, so
 removing it removes exactly those.
@@ -78,12 +80,28 @@ def preset_values(preset: str, network: Optional[str]) -> Dict[str, Any]:
     return {}
 
 
+@dataclass(frozen=True)
+class IstiodTls:
+    """TLS terminated at the gateway (the external control plane guide's production variant): a ``SIMPLE``
+    server with the certificate in the Secret ``credential_name`` for ``hosts``, and TLS again to istiod."""
+
+    credential_name: str
+    hosts: Tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if not self.credential_name:
+            raise GatewayError("expose_istiod.tls needs credential_name, the Secret holding the gateway's certificate")
+        if not self.hosts:
+            raise GatewayError("expose_istiod.tls needs hosts, the names remote clusters reach istiod at")
+
+
 @dataclass
 class IstiodExposure:
-    """Which istiod to reach through the gateway: its revision and namespace."""
+    """Which istiod to reach through the gateway: its revision and namespace; passed through, or over TLS."""
 
     revision: str = DEFAULT_REVISION
     namespace: str = "istio-system"
+    tls: Optional[IstiodTls] = None
 
     @property
     def host(self) -> str:
@@ -114,8 +132,10 @@ class GatewayRequest:
         """istio_gateway's options (and istio_manifest's gateway entries, which take the same keys)."""
         namespace = params.get("namespace") or "istio-system"
         istiod = params.get("expose_istiod")
-        exposure = None if istiod is None else IstiodExposure(revision=istiod.get("revision") or DEFAULT_REVISION,
-                                                              namespace=istiod.get("namespace") or namespace)
+        tls = (istiod or {}).get("tls")
+        exposure = None if istiod is None else IstiodExposure(
+            revision=istiod.get("revision") or DEFAULT_REVISION, namespace=istiod.get("namespace") or namespace,
+            tls=None if not tls else IstiodTls(tls.get("credential_name") or "", tuple(tls.get("hosts") or ())))
         return cls(name=params.get("name"), namespace=namespace, preset=params.get("preset") or INGRESS,
                    network=params.get("network"), revision=params.get("revision"),
                    values=params.get("values") or {}, expose_services=bool(params.get("expose_services")),
@@ -133,6 +153,8 @@ class GatewayRequest:
 
     def merged_values(self) -> Dict[str, Any]:
         istiovalues.check_value_types(self.values)
+        if self.expose_istiod is not None and self.expose_istiod.tls is not None:
+            self.expose_istiod.tls.check()
         if self.network and self.preset != EASTWEST:
             raise GatewayError("network is for the eastwest preset (got preset %s)" % self.preset)
         # the user's values win over dual-stack's, which win over the preset's
@@ -216,7 +238,36 @@ def services_exposure(namespace: str, selector: Mapping[str, str]) -> List[Dict[
              "spec": {"selector": dict(selector), "servers": [server]}}]
 
 
+ISTIOD_TLS_RULE = "istiod-tls"
+
+
+def istiod_tls_exposure(exposure: IstiodExposure, selector: Mapping[str, str]) -> List[Dict[str, Any]]:
+    """The guide's TLS variant: SIMPLE servers with the certificate, HTTP routes, and a DestinationRule that
+    speaks TLS to istiod (HTTP/2 for XDS on 15012, the webhooks on 443)."""
+    tls = exposure.tls
+    assert tls is not None
+    hosts = list(tls.hosts)
+    servers = [{"port": {"number": number, "name": name, "protocol": "HTTPS"},
+                "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name}, "hosts": hosts}
+               for number, name in ((XDS_PORT, "https-xds"), (WEBHOOK_PORT, "https-webhook"))]
+    routes = [{"match": [{"port": port}], "route": [{"destination": {"host": exposure.host, "port": {"number": target}}}]}
+              for port, target in ((XDS_PORT, XDS_PORT), (WEBHOOK_PORT, 443))]
+    rule = {"host": exposure.host, "trafficPolicy": {"portLevelSettings": [
+        {"port": {"number": XDS_PORT}, "tls": {"mode": "SIMPLE"},
+         "connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE"}}},
+        {"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}]}}
+    meta = {"namespace": exposure.namespace}
+    return [{"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": dict(meta, name=ISTIOD_GATEWAY),
+             "spec": {"selector": dict(selector), "servers": servers}},
+            {"apiVersion": GATEWAY_API, "kind": "VirtualService", "metadata": dict(meta, name=ISTIOD_ROUTES),
+             "spec": {"hosts": hosts, "gateways": [ISTIOD_GATEWAY], "http": routes}},
+            {"apiVersion": GATEWAY_API, "kind": "DestinationRule", "metadata": dict(meta, name=ISTIOD_TLS_RULE),
+             "spec": rule}]
+
+
 def istiod_exposure(exposure: IstiodExposure, selector: Mapping[str, str]) -> List[Dict[str, Any]]:
+    if exposure.tls is not None:
+        return istiod_tls_exposure(exposure, selector)
     servers = [{"port": {"number": number, "name": name, "protocol": "TLS"}, "tls": {"mode": "PASSTHROUGH"},
                 "hosts": ["*"]} for number, name in ((XDS_PORT, "tls-istiod"), (WEBHOOK_PORT, "tls-istiodwebhook"))]
     # the webhooks listen on 15017 in the pod and are served on 443 by istiod's Service

@@ -18,7 +18,9 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion im
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import apiserver
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import cacerts
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import plan
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import remotesecret
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import tlscert
 from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.redact import redacted_diffs, scrub
 from ansible_collections.servicemesh.istio.plugins.module_utils._runner import (
     guarded, lifecycle_options, renderer_for, require_libraries, restart_if_stale)
@@ -158,3 +160,63 @@ def run_cluster_address(module: Any) -> None:
     except IstioError as exc:
         fail(module, exc)
     module.exit_json(changed=False, **found)
+
+
+# -- istio_gateway_certificate ---------------------------------------------------------------------------
+
+def certificate_request(params: Dict[str, Any]) -> tlscert.CertificateRequest:
+    return tlscert.CertificateRequest(
+        name=params["name"], namespace=params["namespace"], hosts=list(params.get("hosts") or []),
+        cert_pem=params.get("cert") or "", key_pem=params.get("key") or "", ca_pem=params.get("cert_ca") or "",
+        replace=params["replace"], create_namespace=params["create_namespace"], settings=ca_settings(params))
+
+
+def _certificate_root(params: Dict[str, Any], request: tlscert.CertificateRequest,
+                      check_mode: bool) -> Tuple[Optional[cacerts.KeyPair], bool]:
+    if request.cert_pem:
+        return None, False
+    return root_from_params(params, request.settings, check_mode)
+
+
+def run_gateway_certificate(module: Any) -> None:
+    if cacerts.CRYPTOGRAPHY_IMPORT_ERROR:
+        module.fail_json(msg="the cryptography Python package is required: %s" % cacerts.CRYPTOGRAPHY_IMPORT_ERROR)
+    params = module.params
+    options = lifecycle_options(module)
+    root_created = False
+    try:
+        request = certificate_request(params)
+        request.settings.check()
+        cluster = guarded(connect(params), params, request.key)
+        if params["state"] == "absent":
+            outcome = restart_if_stale(lambda: tlscert.remove_certificate(cluster, request.name, request.namespace,
+                                                                          options))
+        else:
+            request.check()
+            root, root_created = _certificate_root(params, request, module.check_mode)
+            outcome = restart_if_stale(lambda: tlscert.ensure_certificate(cluster, root, request, options))
+            outcome.facts["root_created"] = root_created
+    except IstioError as exc:
+        fail(module, exc)
+    exit_outcome(module, outcome, changed=root_created)
+
+
+# -- istio_multicluster_plan -----------------------------------------------------------------------------
+
+def run_multicluster_plan(module: Any) -> None:
+    params = module.params
+    result: Dict[str, Any] = {"changed": False}
+    try:
+        external = params.get("external_istiod")
+        if external:
+            address = plan.external_address(external.get("address") or "", external.get("gateway_address"))
+            istiod = plan.ExternalIstiod(
+                revision=external["revision"], namespace=external["namespace"],
+                config_cluster=external["config_cluster"], config_network=external["config_network"],
+                mesh_id=external["mesh_id"], address=address, tls_secret=external.get("tls_secret") or "",
+                public_ca=bool(external.get("public_ca")))
+            result["external_istiod"] = {"address": address, "values": plan.merged(
+                plan.external_istiod_values(istiod), params.get("values") or [])}
+    except IstioError as exc:
+        fail(module, exc)
+    module.exit_json(**result)

@@ -3,9 +3,9 @@ exactly the objects that were there before.
 
 On the Python test server, because the kill must land exactly between two writes: the server holds the
 write after the Nth until the test has killed the run's whole process tree, then drops it unanswered (a
-real API server cannot hold a request). Covered: a RevisionBased install with a tag, a canary upgrade, and a
-multi-cluster removal (killed on its first cluster, two clusters). ``ISTIO_KILL_SWEEP=all`` kills after
-every write; by default each sweep takes points spread over the write sequence."""
+real API server cannot hold a request). Covered: a RevisionBased install with a tag and a canary upgrade here,
+a multi-cluster removal in test_kill_resume_multicluster.py. ``ISTIO_KILL_SWEEP=all`` kills after every
+write; by default each sweep takes points spread over the write sequence."""
 import json
 import os
 import subprocess
@@ -157,42 +157,3 @@ def test_a_killed_revision_based_install_with_a_tag_resumes_and_uninstalls_clean
 
 def test_a_killed_canary_upgrade_resumes_and_uninstalls_cleanly(cluster, tmp_path):
     assert_kills_resume_and_uninstall(cluster, tmp_path, INSTALL, CANARY)
-
-
-def mesh_playbook(mesh, extra):
-    from tests.integration.test_multicluster import PLAYBOOK
-    return [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", mesh.inventory(), "-c", "local",
-            PLAYBOOK, "-e", json.dumps(extra)]
-
-
-def test_a_killed_multicluster_removal_resumes_and_removes_exactly_the_mesh(kubeapi_clusters, tmp_path):
-    from tests.integration.test_multicluster import Mesh, assert_removed_exactly
-    mesh = Mesh(kubeapi_clusters, tmp_path, {"east": ("cluster1", "primary", "network1"),
-                                             "west": ("cluster2", "primary", "network2")})
-    east = mesh.clusters["cluster1"]
-    removal = {"istio_multicluster_state": "absent"}
-
-    def install():
-        installed = mesh.play()
-        assert installed.ok, installed.stdout[-3000:]
-
-    install()
-    mark = east.last_request()
-    removed = mesh.play(extra=removal)
-    assert removed.ok, removed.stdout[-3000:]
-    total = east.write_count(since=mark)
-    assert_removed_exactly(mesh)
-    for point in sweep_points(total):
-        install()
-        east.inject_fault(persisted=True, skip=point, hold=True, count=0)
-        proc = subprocess.Popen(mesh_playbook(mesh, removal), cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            until_held(east, proc)
-            kill_tree(proc.pid)
-            proc.wait(timeout=60)
-        finally:
-            east.clear_faults()
-        again = mesh.play(extra=removal)
-        assert again.ok, "killed after write %d of %d, the re-run failed: %s" % (point, total, again.stdout[-3000:])
-        assert_removed_exactly(mesh)

@@ -200,3 +200,28 @@ def test_field_validation_modes_for_custom_resources(kubeapi_clean):
     body["metadata"]["name"] = "i"
     code, headers, _unused = kubeapi_clean.http("POST", path, body, query={"fieldValidation": "Ignore"})
     assert code == 201 and "Warning" not in headers
+
+
+def test_a_checkpoint_brings_back_objects_custom_kinds_and_labels(kubeapi_clean):
+    crd = copy.deepcopy(_big_crd(group="gateway.example.io", properties=2))
+    assert kubeapi_clean.http("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)[0] == 201
+    body = {"apiVersion": "gateway.example.io/v1", "kind": "Big", "metadata": {"name": "kept", "namespace": "default"},
+            "spec": {"field0000": "a"}}
+    assert kubeapi_clean.http("POST", "/apis/gateway.example.io/v1/namespaces/default/bigs", body)[0] == 201
+    kubeapi_clean.http("POST", "/api/v1/namespaces/default/configmaps",
+                       {"metadata": {"name": "labelled", "labels": {"team": "x"}}})
+    saved = kubeapi_clean.checkpoint()
+    kubeapi_clean.http("DELETE", "/api/v1/namespaces/default/configmaps/labelled")
+    kubeapi_clean.http("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bigs.gateway.example.io")
+    assert kubeapi_clean.http("GET", "/apis/gateway.example.io/v1/namespaces/default/bigs/kept")[0] == 404
+    kubeapi_clean.restore(saved)
+    code, _unused, back = kubeapi_clean.http("GET", "/apis/gateway.example.io/v1/namespaces/default/bigs/kept")
+    assert code == 200 and back["spec"] == {"field0000": "a"}
+    _unused, _unused, selected = kubeapi_clean.http("GET", "/api/v1/namespaces/default/configmaps",
+                                                    query={"labelSelector": "team=x"})
+    assert [i["metadata"]["name"] for i in selected["items"]] == ["labelled"]
+    # a write after the restore gets a resourceVersion newer than anything restored
+    kubeapi_clean.http("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "after"}})
+    _unused, _unused, listed = kubeapi_clean.http("GET", "/api/v1/namespaces/default/configmaps")
+    versions = {i["metadata"]["name"]: int(i["metadata"]["resourceVersion"]) for i in listed["items"]}
+    assert versions["after"] > max(v for name, v in versions.items() if name != "after")

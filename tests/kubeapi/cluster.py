@@ -73,6 +73,33 @@ class Cluster(ControllersMixin, SimulationMixin, LifecycleMixin, ApiCore):
             self.bootstrap()
             self.log.reset()
 
+    def checkpoint(self) -> dict:
+        """The cluster's state (objects, tokens, simulation knobs), for ``restore``: a test that needs the
+        same starting point many times installs it once instead of once per case."""
+        with self.store.lock:
+            return {"store": self.store.checkpoint(), "tokens": dict(self.tokens), "unready": set(self.unready),
+                    "pod_workloads": set(self.pod_workloads), "pending": set(self._pending),
+                    "gone": dict(self._gone)}
+
+    def restore(self, checkpoint: dict) -> None:
+        """Back to a ``checkpoint``: objects, served CRDs and tokens as they were; faults are cleared, the
+        request log is kept (tests count from a mark)."""
+        with self.store.lock:
+            for name in self.registry.crd_names():
+                self.registry.unregister_crd(name)
+            self.store.restore(checkpoint["store"])
+            for crd in self.store.items(("apiextensions.k8s.io", "customresourcedefinitions")):
+                self.registry.register_crd(crd)
+            self.tokens.clear()
+            self.tokens.update(checkpoint["tokens"])
+            for mine, saved in ((self.unready, "unready"), (self.pod_workloads, "pod_workloads"),
+                                (self._pending, "pending")):
+                mine.clear()
+                mine.update(checkpoint[saved])
+            self._gone.clear()
+            self._gone.update(checkpoint["gone"])
+            self.faults.clear()
+
     def configure(self, **flags: Any) -> dict:
         """Change simulation switches (see SimConfig); ``nodes`` resizes the node set."""
         with self.store.lock:

@@ -243,6 +243,12 @@ class LocalCluster(ClusterHandle):
     def reset(self) -> None:
         self.cluster.reset()
 
+    def checkpoint(self) -> dict:
+        return self.cluster.checkpoint()
+
+    def restore(self, checkpoint: dict) -> None:
+        self.cluster.restore(checkpoint)
+
     def get_object(self, kind: str, namespace: str, name: str) -> Optional[dict]:
         return self.cluster.get_object(kind, namespace, name)
 

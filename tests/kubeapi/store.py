@@ -8,6 +8,7 @@ new dict. Readers can therefore hand out references without copying, which
 keeps large lists cheap."""
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import threading
@@ -282,6 +283,22 @@ class Store:
             self._sorted.clear()
             self._compacted = self.rv
         self.close_watchers()
+
+    def checkpoint(self) -> dict:
+        """Every stored object as of now, for ``restore`` (copies: what is stored may be rewritten later)."""
+        with self.lock:
+            return {gr: copy.deepcopy(bucket) for gr, bucket in self._buckets.items() if bucket}
+
+    def restore(self, checkpoint: dict) -> None:
+        """Back to a ``checkpoint``: no events (watches are closed); resourceVersions keep growing."""
+        with self.lock:
+            self.clear(lambda gr, obj: False)
+            for gr, bucket in checkpoint.items():
+                restored = self._buckets.setdefault(gr, {})
+                for key, obj in copy.deepcopy(bucket).items():
+                    restored[key] = obj
+                    self._index(gr, key, None, obj)
+                self._sorted.pop(gr, None)
 
     def all_objects(self) -> Iterable[tuple[GR, dict]]:
         with self.lock:

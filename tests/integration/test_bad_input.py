@@ -134,6 +134,10 @@ CASES = [
     ("istio_mtls", {"namespaces": ["Bad_Name"]}, "Bad_Name"),
     ("istio_mtls", {"namespaces": ["missing-namespace"]}, "namespaces missing-namespace do not exist"),
     ("istio_mtls", {"allow_uninjected": "sometimes"}, "allow_uninjected"),
+    # istio_cluster_address, istio_gateway_certificate, istio_multicluster_plan
+    ("istio_cluster_address", {"no_such_option": 1}, "no_such_option"),
+    ("istio_gateway_certificate", {"name": "istiod-tls", "key_size": 1024}, "key_size"),
+    ("istio_multicluster_plan", {"no_such_option": 1}, "no_such_option"),
     # istio_ambient_plan
     ("istio_ambient_plan", {"state": "gone"}, "istio_state must be present or absent, not 'gone'"),
     ("istio_ambient_plan", {"profile": "default"}, "istio_profile must be ambient or openshift-ambient"),

@@ -231,7 +231,8 @@ class Judgement:
         return not self.problems
 
 
-def _secret_files(secret: Mapping[str, Any]) -> Dict[str, bytes]:
+def secret_files(secret: Mapping[str, Any]) -> Dict[str, bytes]:
+    """The decoded data of a Secret; a value that is not base64 reads as empty."""
     files = {}
     for key, value in (secret.get("data") or {}).items():
         try:
@@ -245,7 +246,7 @@ def judge_cacerts(secret: Mapping[str, Any], root: KeyPair, now: Optional[dateti
     """Valid means: the four files, a CA certificate whose key is there, signed by ``root``,
     ``root-cert.pem`` is ``root``, the chain is the intermediate then the root, nothing expired."""
     now = now or utcnow()
-    files = _secret_files(secret)
+    files = secret_files(secret)
     judgement = Judgement()
     missing = [key for key in SECRET_KEYS if not files.get(key)]
     if missing:

@@ -97,21 +97,11 @@ def cert_hosts(cert: Any) -> Tuple[List[str], List[str]]:
             sorted(str(a) for a in sans.get_values_for_type(x509.IPAddress)))
 
 
-def _files(secret: Mapping[str, Any]) -> Dict[str, bytes]:
-    files = {}
-    for key, value in (secret.get("data") or {}).items():
-        try:
-            files[key] = base64.b64decode(value or "")
-        except (TypeError, ValueError):
-            files[key] = b""
-    return files
-
-
 def judge(secret: Mapping[str, Any], hosts: Sequence[str], root: Optional[KeyPair],
           now: Optional[datetime.datetime] = None) -> List[str]:
     """What keeps the Secret from serving ``hosts`` (issued by ``root`` when given); empty when it fits."""
     now = now or utcnow()
-    files = _files(secret)
+    files = cacerts.secret_files(secret)
     missing = [key for key in (TLS_CRT, TLS_KEY) if not files.get(key)]
     if missing:
         return ["it lacks %s" % ", ".join(missing)]
@@ -229,7 +219,7 @@ def ensure_certificate(cluster: Any, root: Optional[KeyPair], request: Certifica
 
 
 def _describe(secret: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    files = _files(secret or {})
+    files = cacerts.secret_files(secret or {})
     try:
         cert = cacerts._load_cert(files.get(TLS_CRT) or b"", TLS_CRT)  # pylint: disable=protected-access
     except CaError:

@@ -35,6 +35,7 @@ attributes:
   action_group:
     description: Not in C(group/servicemesh.istio.istio), whose connection options it does not take.
     support: none
+    membership: []
 options:
   external_istiod:
     description: The external istiod to plan.

@@ -58,7 +58,7 @@ def test_put_then_get_gives_the_objects_back(tmp_path):
     assert cache.put("k1", OBJECTS)
     assert cache.get("k1") == OBJECTS and cache.get("k1") is not cache.get("k1")  # fresh objects each time
     assert cache.hits == 3 and cache.misses == 1
-    assert [name for name in os.listdir(tmp_path / "rendered")] == ["k1.json"]  # no temporary file left
+    assert os.listdir(tmp_path / "rendered") == ["k1.json"]  # no temporary file left
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"", b"[]", b'{"key": "other", "objects": []}',

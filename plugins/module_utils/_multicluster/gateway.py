@@ -245,7 +245,8 @@ def istiod_tls_exposure(exposure: IstiodExposure, selector: Mapping[str, str]) -
     """The guide's TLS variant: SIMPLE servers with the certificate, HTTP routes, and a DestinationRule that
     speaks TLS to istiod (HTTP/2 for XDS on 15012, the webhooks on 443)."""
     tls = exposure.tls
-    assert tls is not None
+    if tls is None:
+        raise ValueError("istiod_tls_exposure needs an exposure with tls")
     hosts = list(tls.hosts)
     servers = [{"port": {"number": number, "name": name, "protocol": "HTTPS"},
                 "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name}, "hosts": hosts}

@@ -9,8 +9,11 @@ signature. Rendering is offline: the Istio charts use no ``lookup``.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import os
+import re
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartLocation
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import RenderError, ValuesError
@@ -30,9 +33,16 @@ except ImportError as exc:  # pragma: no cover - reported by the modules' depend
     HELM_IMPORT_ERROR = str(exc)
 
 
+PARALLEL_PARSE_BYTES = 256 * 1024
+# a line that starts with "---" separates documents, as in Helm (releaseutil.SplitManifests), whose own
+# pattern backtracks over every run of whitespace in Python's engine (0.1 s on Istio's CRDs)
+_SEPARATOR = re.compile(r"^---.*$", re.MULTILINE)
+
+
 def parser_id() -> str:
     """What parse_manifests parses with, for the render cache's key."""
-    return "pyyaml %s %s" % (getattr(yaml, "__version__", "?"), getattr(_Loader, "__name__", "?"))
+    return "go-yaml via helm_python %s; pyyaml %s %s" % (
+        getattr(helm_python, "__version__", "?"), getattr(yaml, "__version__", "?"), getattr(_Loader, "__name__", "?"))
 
 
 class HelmPythonEngine:
@@ -84,21 +94,45 @@ def _sdk_version() -> str:
         return "?"
 
 
-def parse_manifests(rendered: Dict[str, str]) -> List[Dict[str, Any]]:
+class Manifests(NamedTuple):
+    objects: List[Dict[str, Any]]
+    plain: bool  # JSON data only (all of it read by Go): the render cache need not check it
+
+
+def parse_manifests(rendered: Dict[str, str], skip_kinds: Sequence[str] = ()) -> Manifests:
     """Parsed objects in a stable order (template path, then position); NOTES and empty
-    documents are dropped. The text is parsed as YAML only, never templated again."""
-    objects: List[Dict[str, Any]] = []
-    for path in sorted(rendered):
-        if path.endswith("NOTES.txt"):
-            continue
-        text = rendered[path]
-        if not text or not text.strip():
-            continue
+    documents are dropped, and documents of ``skip_kinds`` are not even parsed. The text is parsed as
+    YAML only, never templated again."""
+    documents = [(path, text) for path in sorted(rendered) if not path.endswith("NOTES.txt")
+                 for text in _SEPARATOR.split(rendered[path] or "")
+                 if text.strip() and not _is_of_kind(text, skip_kinds)]
+    if sum(len(text) for _path, text in documents) < PARALLEL_PARSE_BYTES:
+        parsed = [_parse_document(path, text) for path, text in documents]
+    else:  # Go reads without Python's lock: large outputs (the CRDs) are read on several cores
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            parsed = list(pool.map(lambda item: _parse_document(*item), documents))
+    objects = [document for found, _by_go in parsed for document in found
+               if isinstance(document, dict) and document.get("kind")]
+    return Manifests(objects, all(by_go for _found, by_go in parsed))
+
+
+def _is_of_kind(text: str, kinds: Sequence[str]) -> bool:
+    """Whether a document's top-level ``kind:`` (a line of its own at column 0: nested keys are indented
+    and block scalars too) is one of ``kinds``."""
+    return any(re.search(r"^kind:[ \t]*['\"]?%s['\"]?[ \t]*$" % re.escape(kind), text, re.MULTILINE)
+               for kind in kinds)
+
+
+def _parse_document(path: str, text: str) -> Tuple[List[Any], bool]:
+    """One document, and whether Go's YAML reader read it (Kubernetes' own YAML-to-JSON, several times
+    faster than PyYAML on CRDs); what Go refuses (not a mapping, duplicate keys) is read by PyYAML, whose
+    errors say more and whose reading of such documents the collection has always had."""
+    if helm_python is not None:
         try:
-            documents = list(yaml.load_all(text, Loader=_Loader))
-        except yaml.YAMLError as exc:
-            raise RenderError("template %s rendered invalid YAML: %s" % (path, exc))
-        for document in documents:
-            if isinstance(document, dict) and document.get("kind"):
-                objects.append(document)
-    return objects
+            return [helm_python.values_from_yaml(text)], True
+        except helm_python.HelmError:
+            pass
+    try:
+        return list(yaml.load_all(text, Loader=_Loader)), False
+    except yaml.YAMLError as exc:
+        raise RenderError("template %s rendered invalid YAML: %s" % (path, exc))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _istiovalues as istiovalues
 from ansible_collections.servicemesh.istio.plugins.module_utils._charts import ChartSource
@@ -33,6 +33,7 @@ DEFAULT_CNI_NAMESPACE = "istio-cni"
 DEFAULT_ZTUNNEL_NAMESPACE = "ztunnel"
 DEFAULT_GRACE_PERIOD = 30
 CRD_VERSION_ANNOTATION = "servicemesh.istio/istio-version"
+CRD_KIND = "CustomResourceDefinition"
 # The official chart archives label every object (and pod template) with the IstioOperator that owns it,
 # "unknown" when Helm renders them. No IstioOperator owns what this collection applies (its records and
 # field manager do), and the reference operator's charts strip the label: so do we, for every component.
@@ -147,7 +148,7 @@ def strip_owning_resource(value: Any) -> Any:
 def postprocess(obj: Dict[str, Any]) -> Dict[str, Any]:
     """What every module does to a rendered object: keyed-list duplicates collapsed and the owning-resource
     label stripped. A CRD has no pod template: only its own labels are looked at, not its (large) schema."""
-    if obj.get("kind") == "CustomResourceDefinition":
+    if obj.get("kind") == CRD_KIND:
         strip_owning_resource(obj.get("metadata"))
         return obj
     return strip_owning_resource(collapse_duplicates(obj))
@@ -171,23 +172,24 @@ class ManifestRenderer:
         self.cache = cache if cache is not None else RenderCache(source.render_cache_dir)
 
     def _cache_key(self, location, values: Dict[str, Any], release_name: str, namespace: str,
-                   is_upgrade: bool) -> Optional[str]:
+                   is_upgrade: bool, skip_kinds: Sequence[str]) -> Optional[str]:
         engine_id = getattr(self.engine, "cache_id", None)
         if not engine_id or not self.cache.directory:
             return None  # an engine that does not say what it is (a test's) is never cached
         return render_key([engine_id, parser_id(), location.chart, location.version, self.source.digest(location),
-                           istiovalues.values_digest(values), release_name, namespace, bool(is_upgrade)])
+                           istiovalues.values_digest(values), release_name, namespace, bool(is_upgrade),
+                           sorted(skip_kinds)])
 
     def _render(self, component: str, chart: str, version: str, values: Dict[str, Any], release_name: str,
-                namespace: str, is_upgrade: bool) -> Rendered:
+                namespace: str, is_upgrade: bool, skip_kinds: Sequence[str] = ()) -> Rendered:
         location = self.source.locate(chart, version)
-        key = self._cache_key(location, values, release_name, namespace, is_upgrade)
+        key = self._cache_key(location, values, release_name, namespace, is_upgrade, skip_kinds)
         parsed = self.cache.get(key) if key else None
         if parsed is None:
             text = self.engine.render(location, values, release_name, namespace, is_upgrade=is_upgrade)
-            parsed = parse_manifests(text)
+            parsed, plain = parse_manifests(text, skip_kinds)
             if key:
-                self.cache.put(key, parsed)  # before postprocess, which changes objects in place
+                self.cache.put(key, parsed, plain=plain)  # before postprocess, which changes objects in place
         # here, so that every module renders the same objects and bad ones fail before any write
         objects = [postprocess(obj) for obj in parsed]
         return Rendered(component, chart, location.version, location.origin, release_name, namespace,
@@ -206,10 +208,9 @@ class ManifestRenderer:
         values = copy.deepcopy(plan.values)
         values["defaultRevision"] = default_revision or ""
         istiovalues.set_path(values, "base.enableCRDTemplates", bool(include_crds))
+        # with the CRD templates off, Istio's chart still renders its CRD file verbatim: not parsed here
         rendered = self._render("base", "base", plan.version.chart_version, values, "default-base",
-                                plan.namespace, is_upgrade)
-        if not include_crds:
-            rendered.objects = [o for o in rendered.objects if o.get("kind") != "CustomResourceDefinition"]
+                                plan.namespace, is_upgrade, skip_kinds=() if include_crds else (CRD_KIND,))
         if not default_revision:
             rendered.objects = [o for o in rendered.objects if not _is_default_validation(o)]
         return rendered
@@ -262,7 +263,7 @@ def _is_default_validation(obj: Dict[str, Any]) -> bool:
 # -- what a revision's and a tag's units apply (the cluster modules and istio_manifest alike) -------------
 
 def _is_crd(obj: Dict[str, Any]) -> bool:
-    return obj.get("kind") == "CustomResourceDefinition"
+    return obj.get("kind") == CRD_KIND
 
 
 def _marked(crd: Dict[str, Any], version: str) -> Dict[str, Any]:

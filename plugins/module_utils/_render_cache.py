@@ -99,9 +99,10 @@ class RenderCache:
             pass
         return objects
 
-    def put(self, key: str, objects: List[Dict[str, Any]]) -> bool:
-        """Store ``objects`` under ``key``; False when there is no cache or they are not plain data."""
-        if not self.directory or not is_plain(objects):
+    def put(self, key: str, objects: List[Dict[str, Any]], plain: bool = False) -> bool:
+        """Store ``objects`` under ``key``; False when there is no cache or they are not plain data
+        (``plain``: the caller knows they are, as JSON they were read from)."""
+        if not self.directory or not (plain or is_plain(objects)):
             return False
         data = json.dumps({"format": FORMAT, "key": key, "objects": objects}, separators=(",", ":"))
         tmp = None

@@ -89,6 +89,16 @@ _value:
       description: The ingress and egress gateways of this cluster (C(preset), C(name), C(namespace), C(values)).
       type: list
       elements: dict
+    own_gateways:
+      description:
+        - Every gateway the role may have installed on this cluster (C(name), C(namespace)), which the teardown
+          removes before the control plane and leaves out of its in-use check.
+        - The external cluster's ingress gateway or any other cluster's east-west gateway, then C(gateways).
+      type: list
+      elements: dict
+    gateway_api:
+      description: Whether this cluster gets the Gateway API CRDs (a staying data-plane cluster given a source).
+      type: bool
 """
 
 from ansible.errors import AnsibleFilterError

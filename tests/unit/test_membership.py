@@ -140,6 +140,25 @@ def test_gateway_api_crds_on_staying_data_plane_clusters_from_one_source():
     assert "not both" in plan(both, "a")["problems"][0]
 
 
-def test_gateway_refs_name_what_the_teardown_removes_first():
-    records = [record("a", "primary", "absent", ingress={"enabled": True}, egress={"enabled": False})]
-    assert plan(records, "a")["gateway_refs"] == [{"name": "istio-ingressgateway", "namespace": "istio-ingress"}]
+def test_own_gateways_name_what_the_teardown_removes_first():
+    options = {"ingress": {"enabled": True}, "egress": {"enabled": False}}
+    records = [record("a", "primary", "absent", namespace="istio-system", **options)]
+    assert plan(records, "a")["own_gateways"] == [{"name": "istio-eastwestgateway", "namespace": "istio-system"},
+                                                  {"name": "istio-ingressgateway", "namespace": "istio-ingress"}]
+    external = [record("x", "external", namespace="mesh-system", **options),
+                record("cfg", "config", namespace="external-istiod", egress={"enabled": True, "name": "out"}),
+                record("r", "remote", namespace="external-istiod")]
+    # the external cluster's ingress to the external istiod, in its own namespace; no data-plane gateways there
+    assert plan(external, "x", "external")["own_gateways"] == [
+        {"name": "istio-ingressgateway", "namespace": "mesh-system"}]
+    assert plan(external, "cfg", "external")["own_gateways"] == [
+        {"name": "istio-eastwestgateway", "namespace": "external-istiod"},
+        {"name": "out", "namespace": "istio-egress"}]
+    assert plan(external, "r", "external")["own_gateways"] == [
+        {"name": "istio-eastwestgateway", "namespace": "external-istiod"}]
+
+
+def test_own_gateway_names_are_the_gateway_modules_defaults():
+    from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import gateway
+    assert membership.EASTWEST_GATEWAY == gateway.DEFAULT_NAMES[gateway.EASTWEST]
+    assert membership.EXTERNAL_INGRESS_GATEWAY == gateway.DEFAULT_NAMES[gateway.INGRESS]

@@ -30,6 +30,11 @@ READ_ROLES = ("primary", "remote")
 STATES = ("present", "absent")
 CNI_VALUES: Dict[str, Any] = {"pilot": {"cni": {"enabled": True}}}
 GATEWAY_PRESETS = ("ingress", "egress")
+# The gateways the role puts on a cluster of its own accord: the external cluster's ingress to the external
+# istiod, every other cluster's east-west gateway. As in gateway.DEFAULT_NAMES (a unit test keeps them equal),
+# not imported from there: that module brings the chart renderer and the cluster client to the controller.
+EXTERNAL_INGRESS_GATEWAY = "istio-ingressgateway"
+EASTWEST_GATEWAY = "istio-eastwestgateway"
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,14 @@ def gateways(member: Member) -> List[Dict[str, Any]]:
             for g in member.gateways if g.enabled]
 
 
+def own_gateways(member: Member) -> List[Dict[str, str]]:
+    """Every gateway the role may have installed on this cluster, which the teardown removes before the control
+    plane (and its in-use check leaves out): the topology's own gateway, then the data plane's options."""
+    topology_gateway = EXTERNAL_INGRESS_GATEWAY if member.role == "external" else EASTWEST_GATEWAY
+    return ([{"name": topology_gateway, "namespace": member.namespace}]
+            + [{"name": g["name"], "namespace": g["namespace"]} for g in gateways(member)])
+
+
 def plan_for(mesh: Mesh, host: str) -> Dict[str, Any]:
     """What the cluster ``host`` does in this run."""
     member = mesh.member(host)
@@ -209,8 +222,7 @@ def plan_for(mesh: Mesh, host: str) -> Dict[str, Any]:
         "cni": member.data_plane and member.cni,
         "control_plane_values": control_plane_values(mesh, member),
         "gateways": gateways(member),
-        # what the teardown removes before the control plane (and what its in-use check leaves out)
-        "gateway_refs": [{"name": g["name"], "namespace": g["namespace"]} for g in gateways(member)],
+        "own_gateways": own_gateways(member),
         "gateway_api": member.data_plane and not leaving and bool(member.gateway_api_file or member.gateway_api_url),
     }
 

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: servicemesh.istio contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: multicluster_topology
+short_description: The topology of a multi-cluster mesh and what one of its clusters runs
+version_added: 0.2.0
+description:
+  - The decisions of the C(multicluster) role about the shape of the mesh, for one cluster, from one record per
+    cluster of the inventory. Needs no cluster.
+  - With O(topology=auto), a cluster with the role C(external) makes the mesh C(external), one with the role
+    C(remote) C(primary-remote), and otherwise it is C(multi-primary).
+  - Fails when the inventory does not describe a mesh of that topology (a role other than C(primary), C(remote),
+    C(external) or C(config), a cluster of O(inventory_hosts) missing from the records, two clusters with the same
+    name, roles that do not fit the topology), or when a remote cluster of a C(primary-remote) mesh has no primary
+    (its C(primary_host) is not a primary, or it is empty and there are several).
+positional: host
+options:
+  _input:
+    description:
+      - One record per cluster of the mesh in the play, with C(host) (the inventory host), C(name), C(role),
+        C(network) and C(primary_host) (a remote cluster's primary, empty for the only one).
+    type: list
+    elements: dict
+    required: true
+  host:
+    description: The inventory host to decide for.
+    type: str
+    required: true
+  topology:
+    description: The mesh's topology, or C(auto) to follow the roles.
+    type: str
+    default: auto
+  namespace:
+    description: The control plane namespace.
+    type: str
+    default: istio-system
+  external_namespace:
+    description: The namespace of the external istiod and of the remote profile on the clusters it serves.
+    type: str
+    default: external-istiod
+  name:
+    description: The control plane's name.
+    type: str
+    default: default
+  external_revision:
+    description: The external istiod's revision.
+    type: str
+    default: external-istiod
+  ca:
+    description: Whether the mesh has a shared root CA; C(auto) has one unless the control plane is external.
+    type: raw
+    default: auto
+  inventory_hosts:
+    description: Every host of the mesh's inventory group with C(istio_cluster_role); each must have a record.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Decide what this cluster runs
+  ansible.builtin.set_fact:
+    _mesh: >-
+      {{ clusters | servicemesh.istio.multicluster_topology(inventory_hostname, topology='auto',
+                                                          inventory_hosts=groups['mesh']) }}
+"""
+
+RETURN = r"""
+_value:
+  description: The mesh's shape, and what O(host) runs in it.
+  type: dict
+  contains:
+    topology:
+      description: The topology (C(multi-primary), C(primary-remote) or C(external)).
+      type: str
+    primaries:
+      description: The hosts with the role C(primary).
+      type: list
+      elements: str
+    external_host:
+      description: The host with the role C(external); empty when there is none.
+      type: str
+    config_host:
+      description: The host with the role C(config); empty when there is none.
+      type: str
+    primary_host:
+      description: The primary of this remote cluster of a C(primary-remote) mesh; empty for any other cluster.
+      type: str
+    is_primary:
+      description: Whether this cluster is a primary.
+      type: bool
+    is_data_plane:
+      description: Whether this cluster runs workloads (a primary, remote or config cluster).
+      type: bool
+    serves_remotes:
+      description: Whether this primary runs the control plane of remote clusters (C(EXTERNAL_ISTIOD), istiod on
+        its east-west gateway).
+      type: bool
+    namespace:
+      description: This cluster's control plane namespace (O(external_namespace) on the clusters an external
+        control plane serves).
+      type: str
+    control_plane:
+      description: The name of the control plane in that namespace (O(external_revision) on the clusters an
+        external control plane serves).
+      type: str
+    ca_enabled:
+      description: Whether the clusters get intermediate CAs from the mesh's root.
+      type: bool
+    multi_network:
+      description: Whether the clusters with a data plane are on more than one network.
+      type: bool
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
+from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster import topology as _topology
+
+
+def multicluster_topology(clusters, host, topology="auto", namespace="istio-system",
+                          external_namespace="external-istiod", name="default", external_revision="external-istiod",
+                          ca="auto", inventory_hosts=()):
+    options = _topology.Options(topology=topology, namespace=namespace, external_namespace=external_namespace,
+                                name=name, external_revision=external_revision, ca=ca,
+                                inventory_hosts=tuple(inventory_hosts or ()))
+    try:
+        return _topology.topology_facts(list(clusters), host, options)
+    except IstioError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule:
+    def filters(self):
+        return {"multicluster_topology": multicluster_topology}

@@ -12,7 +12,8 @@ export PATH="$bindir:$PATH"
 
 set +e
 # Two workers (this machine's cores); a test file stays on one worker, each worker starts its own clusters.
-python -m pytest -q -n 2 --dist loadfile "$@"
+# The 25 slowest tests are listed at the end, to keep the run short.
+python -m pytest -q -n 2 --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then

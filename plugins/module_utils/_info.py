@@ -105,13 +105,17 @@ def _workload_facts(index: UsageIndex, pods: List[Mapping[str, Any]]) -> Dict[st
     return {"namespaces": namespaces, "pods": workloads}
 
 
-def gather(cluster: Any, catalog: VersionCatalog, now: Optional[datetime.datetime] = None) -> Dict[str, Any]:
+def gather(cluster: Any, catalog: VersionCatalog, now: Optional[datetime.datetime] = None,
+           namespaces: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    """The facts, from one list each of the pods, the namespaces (unless given) and the inventory records."""
     now = now or clock.now()
     pods = cluster.list("v1", "Pod")
     tag_records = inventory.list_records(cluster, kind=lifecycle.TAG)
     revision_records = inventory.list_records(cluster, kind=lifecycle.REVISION)
     clashes = status.name_clashes(revision_records, tag_records)
-    index = UsageIndex(cluster.list("v1", "Namespace"), pods, lifecycle.tag_targets(cluster, tag_records))
+    if namespaces is None:
+        namespaces = cluster.list("v1", "Namespace")
+    index = UsageIndex(namespaces, pods, lifecycle.tag_targets(cluster, tag_records))
     agents = {kind: dataplane.agent_facts(cluster, kind) for kind in (dataplane.CNI, dataplane.ZTUNNEL)}
     revisions = [_revision_facts(cluster, index, record, catalog, agents, clashes, now)
                  for record in revision_records]

@@ -409,10 +409,11 @@ def run_agent(module, kind: str) -> None:
 
 def _ambient_view(cluster, catalog) -> ambient.ClusterView:
     """The one read of the cluster a plan needs: istio_info's facts, the namespaces, the Gateway API CRD."""
-    facts = info.gather(cluster, catalog)
-    namespaces = [item["metadata"]["name"] for item in cluster.list("v1", "Namespace")]
+    namespaces = cluster.list("v1", "Namespace")
+    facts = info.gather(cluster, catalog, namespaces=namespaces)
+    names = [item["metadata"]["name"] for item in namespaces]
     crd = cluster.get(ObjectRef.of("apiextensions.k8s.io/v1", "CustomResourceDefinition", ambient.GATEWAY_CRD))
-    return ambient.ClusterView(facts=facts, namespaces=namespaces, gateway_api=crd is not None)
+    return ambient.ClusterView(facts=facts, namespaces=names, gateway_api=crd is not None)
 
 
 def run_ambient_plan(module) -> None:

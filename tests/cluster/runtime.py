@@ -54,6 +54,7 @@ def audit_entry(seq: int, event: dict) -> dict:
             "group": ref.get("apiGroup", ""), "version": ref.get("apiVersion", ""), "resource": ref.get("resource", ""),
             "subresource": ref.get("subresource", ""), "namespace": ref.get("namespace", ""), "name": ref.get("name", ""),
             "dry_run": bool(query.get("dryRun")), "field_manager": (query.get("fieldManager") or [""])[0],
+            "query": {key: values[0] for key, values in query.items()},
             "user_agent": event.get("userAgent", ""), "code": (event.get("responseStatus") or {}).get("code", 0),
             "user": (event.get("user") or {}).get("username", ""), "mutating": verb in MUTATING, "persisted": False}
 

@@ -372,6 +372,8 @@ def test_plan_module_returns_the_plan_and_writes_nothing(cluster):
     assert plan["ztunnel_follows"] and plan["prune"] and plan["install_waypoints"]
     assert result["summary"]["control_plane"] == {} and result["summary"]["cni"] is None
     assert cluster.writes(since) == []
+    lists = [e["resource"] for e in cluster.requests(since) if e["verb"] == "list" and not e["query"].get("continue")]
+    assert sorted(lists) == ["configmaps", "namespaces", "pods"]  # one list of each, for the facts and the plan
 
 
 def test_plan_module_in_check_mode_says_what_check_mode_can_predict(cluster):

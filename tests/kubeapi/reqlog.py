@@ -1,5 +1,5 @@
 """The request log of one cluster: every API request in arrival order with
-verb, resource, namespace, name, dry-run flag, field manager, patch type,
+verb, resource, namespace, name, query parameters, dry-run flag, field manager, patch type,
 status code and whether it persisted a change. Tests read it to assert
 "the second run made zero writes" or the order of writes."""
 from __future__ import annotations
@@ -32,7 +32,7 @@ class RequestLog:
         entry = {"seq": next(self._seq), "time": time.time(), "verb": "", "method": "", "path": "", "group": "",
                  "version": "", "resource": "", "subresource": "", "kind": "", "namespace": "", "name": "",
                  "dry_run": False, "field_manager": "", "patch_type": "", "user_agent": "", "code": 0,
-                 "persisted": False, "mutating": False, "fault": "", "duration_ms": 0.0}
+                 "persisted": False, "mutating": False, "fault": "", "duration_ms": 0.0, "query": {}}
         entry.update(fields)
         entry["mutating"] = entry["verb"] in MUTATING
         with self._lock:

@@ -257,7 +257,7 @@ class KubeHandler(BaseHTTPRequestHandler):
         record.update(verb=verb, group=info["group"], version=info["version"], resource=info["resource"],
                       subresource=info["subresource"], namespace=info["namespace"], name=info["name"],
                       dry_run=self.query.get("dryRun") == "All", field_manager=self.query.get("fieldManager", ""),
-                      kind=rt.kind if rt else "", mutating=verb in MUTATING)
+                      kind=rt.kind if rt else "", mutating=verb in MUTATING, query=dict(self.query))
         if verb == "patch":
             record["patch_type"] = {"application/apply-patch+yaml": "apply", "application/merge-patch+json": "merge",
                                     "application/json-patch+json": "json",

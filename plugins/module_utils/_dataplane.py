@@ -10,7 +10,7 @@ is never newer than the control plane it follows.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import IstioVersion, semver_key
@@ -153,6 +153,22 @@ def agent_facts(cluster: Any, kind: str) -> Optional[Dict[str, Any]]:
     if kind == ZTUNNEL:
         facts["revision"] = record.metadata.get("revision")
     return facts
+
+
+def agent_status(kind: str, state: str, facts: Mapping[str, Any], waited: bool,
+                 live: Callable[[], Optional[Dict[str, Any]]]) -> Optional[Dict[str, Any]]:
+    """What ``kubectl get istiocni`` (or ``ztunnel``) shows after the run: ``Removed`` once removed; after a
+    wait that held, ready, as this run installed it; otherwise (no wait, check mode) the cluster's own
+    state, read by ``live`` (None when there is none)."""
+    if state == "absent":
+        return {"status": "Removed"}
+    if not waited:
+        return live()
+    status = {"namespace": facts.get("namespace"), "version": facts.get("version"), "ready": True,
+              "not_ready_reason": ""}
+    if kind == ZTUNNEL:
+        status["revision"] = facts.get("revision")
+    return status
 
 
 def dependency_problem(values: Mapping[str, Any], cni: Optional[Dict[str, Any]],

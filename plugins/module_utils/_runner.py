@@ -389,14 +389,19 @@ def _agent(module, kind: str) -> lifecycle.Outcome:
     version = load_catalog(params.get("version_catalog")).resolve(params.get("version"))
     cluster = guarded(connect(params), params, UnitKey(kind, dataplane.SINGLETON, params["namespace"]))
     if params["state"] == "absent":
-        return dataplane.remove_agent(cluster, kind, options)
-    if kind == dataplane.CNI:
-        return dataplane.install_cni(cluster, renderer_for(params), version, params["namespace"],
-                                     params.get("profile"), params.get("values"), params["platform"],
-                                     options, params["create_namespace"])
-    return dataplane.install_ztunnel(cluster, renderer_for(params), version, params["namespace"],
-                                     params.get("values"), params["platform"], options,
-                                     _followed_revision(cluster, params), params["create_namespace"])
+        outcome = dataplane.remove_agent(cluster, kind, options)
+    elif kind == dataplane.CNI:
+        outcome = dataplane.install_cni(cluster, renderer_for(params), version, params["namespace"],
+                                        params.get("profile"), params.get("values"), params["platform"],
+                                        options, params["create_namespace"])
+    else:
+        outcome = dataplane.install_ztunnel(cluster, renderer_for(params), version, params["namespace"],
+                                            params.get("values"), params["platform"], options,
+                                            _followed_revision(cluster, params), params["create_namespace"])
+    outcome.facts[kind] = dataplane.agent_status(kind, params["state"], outcome.facts,
+                                                 options.wait and not options.check_mode,
+                                                 lambda: dataplane.agent_facts(cluster, kind))
+    return outcome
 
 
 def run_agent(module, kind: str) -> None:

@@ -71,6 +71,29 @@ values:
   description: The merged values the cni chart was rendered with.
   returned: when state is present
   type: dict
+cni:
+  description:
+    - What C(kubectl get istiocni) shows after the run, the C(istio_cni) fact of the cni role.
+    - Only a C(status) of C(Removed) once removed. After a wait that held (O(wait), not in check mode), ready, as this run
+      installed it; otherwise the cluster's own state (null when there is none).
+  returned: always
+  type: dict
+  contains:
+    namespace:
+      description: Its namespace.
+      type: str
+    version:
+      description: Its Istio version.
+      type: str
+    ready:
+      description: Whether the CNI's DaemonSet is ready.
+      type: bool
+    not_ready_reason:
+      description: Why not, when not ready.
+      type: str
+    status:
+      description: C(Removed) once removed.
+      type: str
 removed:
   description: Whether there was a CNI installed by this collection to remove (or that would be removed, in check mode).
   returned: when state is absent

@@ -85,6 +85,32 @@ values:
   description: The merged values the ztunnel chart was rendered with, including those taken from the followed revision.
   returned: when state is present
   type: dict
+ztunnel:
+  description:
+    - What C(kubectl get ztunnel) shows after the run, the C(istio_ztunnel) fact of the ztunnel role.
+    - Only a C(status) of C(Removed) once removed. After a wait that held (O(wait), not in check mode), ready, as this run
+      installed it; otherwise the cluster's own state (null when there is none).
+  returned: always
+  type: dict
+  contains:
+    namespace:
+      description: Its namespace.
+      type: str
+    version:
+      description: Its Istio version.
+      type: str
+    ready:
+      description: Whether ztunnel's DaemonSet is ready.
+      type: bool
+    not_ready_reason:
+      description: Why not, when not ready.
+      type: str
+    revision:
+      description: The revision ztunnel follows.
+      type: str
+    status:
+      description: C(Removed) once removed.
+      type: str
 removed:
   description: Whether there was a ztunnel installed by this collection to remove (or that would be removed, in check mode).
   returned: when state is absent

@@ -188,10 +188,17 @@ def test_ambient_install_rerun_upgrade_and_removal(cluster):
     predicted = ambient(cluster, args=["--check", "--diff"])
     assert predicted.ok and predicted.stats()["changed"] > 0, predicted.stdout[-4000:]
     assert cluster.writes(since) == [], "check mode wrote to the cluster"
+    # in check mode the roles report the cluster's own state: nothing installed yet
+    assert predicted.result("servicemesh.istio.cni : Set istio_cni")["ansible_facts"]["istio_cni"] is None
 
     first = ambient(cluster)
     assert first.ok, first.stdout[-4000:]
     facts = first.result("Set istio_ambient")["ansible_facts"]["istio_ambient"]
+    # the roles' facts come from their modules' results, having waited, and agree with istio_info's
+    assert first.result("servicemesh.istio.cni : Set istio_cni")["ansible_facts"]["istio_cni"] == {
+        "namespace": "istio-cni", "version": facts["cni"]["version"], "ready": True, "not_ready_reason": ""}
+    role_ztunnel = first.result("servicemesh.istio.ztunnel : Set istio_ztunnel")["ansible_facts"]["istio_ztunnel"]
+    assert role_ztunnel == dict(facts["ztunnel"], ready=True, not_ready_reason=""), (role_ztunnel, facts["ztunnel"])
     assert facts["control_plane"]["status"] == "Healthy", facts
     assert facts["cni"]["ready"] and facts["ztunnel"]["ready"] and facts["ztunnel"]["revision"] == "default"
     assert sorted(facts["waypoints"]) == ["bookinfo/waypoint", "shared/waypoint-shared"]

@@ -69,3 +69,19 @@ def test_one_cni_per_cluster(cluster, renderer):  # noqa: F811
         dataplane.install_cni(cluster, renderer, version, "cni-two", None, {}, "", OPTIONS)
     removed = dataplane.remove_agent(cluster, dataplane.CNI, OPTIONS)
     assert removed.changed and cluster.get(ObjectRef.of("apps/v1", "DaemonSet", "istio-cni-node", "istio-cni")) is None
+
+
+# -- what the agents' modules report as kubectl get istiocni / ztunnel -------------------------------
+
+def test_agent_status_after_removal_a_wait_or_from_the_cluster():
+    def never():
+        raise AssertionError("the cluster is not read")
+
+    facts = {"namespace": "ztunnel", "version": "1.30.3", "revision": "default", "values": {}}
+    assert dataplane.agent_status(dataplane.ZTUNNEL, "absent", {}, True, never) == {"status": "Removed"}
+    assert dataplane.agent_status(dataplane.ZTUNNEL, "present", facts, True, never) == {
+        "namespace": "ztunnel", "version": "1.30.3", "revision": "default", "ready": True, "not_ready_reason": ""}
+    assert "revision" not in dataplane.agent_status(dataplane.CNI, "present", facts, True, never)
+    live = {"namespace": "istio-cni", "version": "1.29.6", "ready": False, "not_ready_reason": "0/2 ready"}
+    assert dataplane.agent_status(dataplane.CNI, "present", facts, False, lambda: live) == live
+    assert dataplane.agent_status(dataplane.CNI, "present", facts, False, lambda: None) is None

@@ -18,7 +18,6 @@ from typing import Any, Dict, List, Mapping
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import UnitResult
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import readiness_checks
@@ -114,17 +113,3 @@ def install_bundle(cluster: Any, objects: List[Dict[str, Any]], options: lifecyc
                      "crds": sorted(obj["metadata"]["name"] for obj in objects
                                     if obj["kind"] == "CustomResourceDefinition")}
     return outcome
-
-
-def _gateway_api_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
-    objects = load_bundle(module.params["src"])  # before connecting: a bad file needs no cluster
-    return install_bundle(connect(module.params), objects, options)
-
-
-def run_gateway_api(module: Any) -> None:
-    """istio_gateway_api: the module's whole body."""
-    # imported here, as for the waypoints: _runner reaches istio_info's facts
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
-    if yaml is None:
-        module.fail_json(msg="the PyYAML Python package is required")
-    run_lifecycle(module, lambda: _gateway_api_action(module, lifecycle_options(module)))

@@ -26,7 +26,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._errors import I
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier, ObjectResult
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import owned_fields
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._unit import UnitResult, remove_unit, sync_unit
@@ -295,27 +294,3 @@ def sync_labels(cluster: Any, key: UnitKey, targets: Sequence[LabelTarget],
     outcome = sync_labelled_unit(cluster, key, [], targets, options)
     outcome.facts = {"labelled": _records(targets)}
     return outcome
-
-
-def _labels_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
-    params = module.params
-    key = UnitKey(LABELS_UNIT, params["name"], params["record_namespace"])
-    cluster = guarded(connect(params), params, key)
-    if params["state"] == "absent":
-        return remove_labelled_unit(cluster, key, options)
-    targets = targets_from_params(params.get("namespaces"), params.get("services"), params.get("service_accounts"),
-                                  params.get("pods"))
-    return sync_labels(cluster, key, targets, options)
-
-
-def run_labels(module: Any) -> None:
-    """istio_labels: the module's whole body."""
-    # imported here: _runner reaches istio_info's facts, which may come to list label sets and waypoints
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
-    run_lifecycle(module, lambda: _labels_action(module, lifecycle_options(module)))
-
-
-def guarded(cluster: Any, params: Any, key: UnitKey) -> Any:
-    """The runner's lease guard (imported when called, as above)."""
-    from ansible_collections.servicemesh.istio.plugins.module_utils import _runner as runner
-    return runner.guarded(cluster, params, key)

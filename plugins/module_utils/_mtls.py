@@ -22,7 +22,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._info import DAT
 from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import pod_injected_revision, pod_is_running
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import validate_dns_label
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import CREATED, ObjectResult
@@ -233,20 +232,3 @@ def remove_mtls(cluster: Any, request: MtlsRequest, options: lifecycle.Options) 
     outcome.facts = {"mode": None, "mesh_wide": request.mesh_wide, "namespaces": [], "uninjected": [],
                      "adopted": []}
     return outcome
-
-
-def _mtls_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import guarded
-    params = module.params
-    request = MtlsRequest.from_params(params)
-    cluster = guarded(connect(params), params, request.key)
-    if params["state"] == "absent":
-        return remove_mtls(cluster, request, options)
-    return apply_mtls(cluster, request, options)
-
-
-def run_mtls(module: Any) -> None:
-    """istio_mtls: the module's whole body."""
-    # imported here: _runner imports the modules' helpers, not the other way round
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
-    run_lifecycle(module, lambda: _mtls_action(module, lifecycle_options(module)))

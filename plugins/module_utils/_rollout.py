@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import KindNotServed, WaitTimeout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import SystemClock
@@ -249,19 +248,3 @@ def roll_daemonset(cluster: Any, name: str, namespace: str, check_mode: bool = F
             raise RolloutError("rollout of %s stopped at node %s: %s; nodes not rolled yet: %s"
                                % (ref, step.node, exc.pending[0][1], ", ".join(left) or "none")) from exc
     return rollout
-
-
-def run_node_rollout(module: Any) -> None:
-    """istio_node_rollout: the module's whole body."""
-    params = module.params
-    timing = Timing(timeout=params["wait_timeout"], interval=params["poll_interval"])
-    try:
-        rollout = roll_daemonset(connect(params), params["name"], params["namespace"], module.check_mode,
-                                 params.get("nodes"), timing)
-    except IstioError as exc:
-        module.fail_json(msg=str(exc))
-    result = rollout.result()
-    if module._diff:
-        result["diff"] = {"before": {step.node: step.pods for step in rollout.steps},
-                          "after": {step.node: step.ready_pods for step in rollout.steps}}
-    module.exit_json(**result)

@@ -21,7 +21,6 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycl
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
 from ansible_collections.servicemesh.istio.plugins.module_utils._revision import validate_dns_label
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import connect
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import Readiness
@@ -251,18 +250,3 @@ def waypoint_facts(cluster: Any) -> List[Dict[str, Any]]:
                       "waypoint_for": record.metadata.get("waypointFor"),
                       "enrolled": record.metadata.get(labels.LABELLED_KEY) or []})
     return facts
-
-
-def _waypoint_action(module: Any, options: lifecycle.Options) -> lifecycle.Outcome:
-    params = module.params
-    cluster = labels.guarded(connect(params), params, UnitKey(WAYPOINT, params["name"], params["namespace"]))
-    if params["state"] == "absent":
-        return remove_waypoint(cluster, params["name"], params["namespace"], options)
-    return install_waypoint(cluster, Waypoint.from_params(params), options)
-
-
-def run_waypoint(module: Any) -> None:
-    """istio_waypoint: the module's whole body."""
-    # imported here: _runner reaches istio_info's facts, which may come to list waypoints
-    from ansible_collections.servicemesh.istio.plugins.module_utils._runner import lifecycle_options, run_lifecycle
-    run_lifecycle(module, lambda: _waypoint_action(module, lifecycle_options(module)))

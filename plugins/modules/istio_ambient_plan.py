@@ -199,7 +199,7 @@ problems:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CONTROL_PLANE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_ambient_plan
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.dataplane import run_ambient_plan
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 OPTIONS = {

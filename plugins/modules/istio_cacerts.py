@@ -180,7 +180,7 @@ secret_name:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import STATE_ARG, run_cacerts
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import STATE_ARG, run_cacerts
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

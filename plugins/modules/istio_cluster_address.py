@@ -73,7 +73,7 @@ connection_server:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import run_cluster_address
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import run_cluster_address
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

@@ -273,7 +273,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._module import I
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHANGE_ARGS, CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
-from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_control_plane
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.control_plane import run_control_plane
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

@@ -231,7 +231,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._module import I
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHANGE_ARGS, CHART_SOURCE_ARGS, argument_spec)
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import STATE_ARG, run_gateway
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import STATE_ARG, run_gateway
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

@@ -167,7 +167,7 @@ namespace:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import (
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import (
     STATE_ARG, run_gateway_certificate)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 

@@ -98,7 +98,7 @@ pods:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_info
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.info import run_info
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

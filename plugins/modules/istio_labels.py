@@ -135,7 +135,7 @@ objects:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._labels import run_labels
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.ambient import run_labels
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 # services, service accounts and pods: each entry names one object and its labels

@@ -172,7 +172,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._module import I
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import (
     CHART_SOURCE_ARGS, CONTROL_PLANE_ARGS, argument_spec)
-from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_manifest
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.manifest import run_manifest
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

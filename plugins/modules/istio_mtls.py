@@ -135,7 +135,8 @@ objects:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._mtls import SYSTEM_NAMESPACES, run_mtls
+from ansible_collections.servicemesh.istio.plugins.module_utils._mtls import SYSTEM_NAMESPACES
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.mtls import run_mtls
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

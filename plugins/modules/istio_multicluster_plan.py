@@ -116,7 +116,7 @@ external_istiod:
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import run_multicluster_plan
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import run_multicluster_plan
 
 
 def main():

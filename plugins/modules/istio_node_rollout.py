@@ -86,7 +86,7 @@ up_to_date_nodes:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._rollout import run_node_rollout
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.rollout import run_node_rollout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

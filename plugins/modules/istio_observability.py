@@ -123,7 +123,7 @@ objects:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._runner import run_observability
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.observability import run_observability
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

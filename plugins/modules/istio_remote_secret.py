@@ -160,7 +160,7 @@ namespace:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster.runner import (
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import (
     REMOTE_CLUSTER_ARG, STATE_ARG, run_remote_secret)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 

@@ -147,7 +147,7 @@ waypoint_for:
 from ansible_collections.servicemesh.istio.plugins.module_utils._module import IstioModule
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._args import CHANGE_ARGS, argument_spec
-from ansible_collections.servicemesh.istio.plugins.module_utils._waypoint import run_waypoint
+from ansible_collections.servicemesh.istio.plugins.module_utils._runners.ambient import run_waypoint
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CONNECTION_ARG_SPEC
 
 

@@ -67,9 +67,13 @@ def root_from_params(params: Dict[str, Any], settings: cacerts.CaSettings,
                           "(with create_root to make a new root there)")
 
 
-def run_cacerts(module: Any) -> None:
+def _require_cryptography(module: Any) -> None:
     if cacerts.CRYPTOGRAPHY_IMPORT_ERROR:
         module.fail_json(msg="the cryptography Python package is required: %s" % cacerts.CRYPTOGRAPHY_IMPORT_ERROR)
+
+
+def run_cacerts(module: Any) -> None:
+    _require_cryptography(module)
     params = module.params
     options = lifecycle_options(module)
     root_created = False
@@ -179,8 +183,7 @@ def _certificate_root(params: Dict[str, Any], request: tlscert.CertificateReques
 
 
 def run_gateway_certificate(module: Any) -> None:
-    if cacerts.CRYPTOGRAPHY_IMPORT_ERROR:
-        module.fail_json(msg="the cryptography Python package is required: %s" % cacerts.CRYPTOGRAPHY_IMPORT_ERROR)
+    _require_cryptography(module)
     params = module.params
     options = lifecycle_options(module)
     root_created = False

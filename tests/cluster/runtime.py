@@ -32,6 +32,7 @@ MUTATING = ("create", "update", "patch", "delete", "deletecollection")
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Kinds the control plane itself keeps in every namespace, never the test's.
 SYSTEM_KINDS = ("events", "leases", "endpoints", "endpointslices", "controllerrevisions")
+CRD_STORAGE_TIMEOUT = 30.0
 RESET_TIMEOUT = 180.0
 
 
@@ -267,6 +268,8 @@ class RealCluster(ClusterHandle):
         for resource, namespace, name in sorted(extra):
             if self._generated(resource, namespace, name):
                 continue
+            if resource.endswith("/customresourcedefinitions"):
+                self._await_crd_storage(name)
             self.http("DELETE", self._object_path(resource, namespace, name),
                       {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background",
                        "gracePeriodSeconds": 0})
@@ -277,6 +280,20 @@ class RealCluster(ClusterHandle):
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"reset: still there after {RESET_TIMEOUT:.0f} s: {left[:10]}")
+            time.sleep(0.2)
+
+    def _await_crd_storage(self, name: str) -> None:
+        """Until the CRD's objects can be listed: a CRD deleted while its storage is still initializing keeps
+        its cleanup finalizer for minutes (kube-apiserver's finalizer backs off after "storage is
+        (re)initializing"), which a test that installs without waiting reaches."""
+        crd = self._get_json("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s" % quote(name, safe=""))
+        spec = (crd or {}).get("spec") or {}
+        served = [v["name"] for v in spec.get("versions") or [] if v.get("served")]
+        if not served:
+            return
+        path = "/apis/%s/%s/%s?limit=1" % (spec["group"], served[0], spec["names"]["plural"])
+        deadline = time.monotonic() + CRD_STORAGE_TIMEOUT
+        while self._get_json(path) is None and time.monotonic() < deadline:
             time.sleep(0.2)
 
     @staticmethod

@@ -346,13 +346,10 @@ class Applier:
             return
         wait_until(self.cluster, [Check(ref, crd_established) for ref in changed],
                    timeout=self.crd_timeout, interval=self.poll_interval, clock=self.clock)
+        self.cluster.refresh_discovery()
         kinds = {(item.ref.api_version, item.ref.kind) for item in others
                  if any(_crd_defines(item_crd.body, item.ref) for item_crd in crds)}
-        if kinds:
-            # without objects of the new kinds in this unit, a later lookup that misses refreshes by itself;
-            # refreshing anyway would leave the cache on disk without the groups this run already used
-            self.cluster.refresh_discovery()
-            self._wait_kinds_served(sorted(kinds))
+        self._wait_kinds_served(sorted(kinds))
 
     def _wait_kinds_served(self, kinds: Sequence[Tuple[str, str]]) -> None:
         # discovery can lag a moment behind the Established condition

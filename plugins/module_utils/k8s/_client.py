@@ -80,6 +80,8 @@ LIST_PAGE_SIZE = 500
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_RETRY_AFTER = 60.0
 _default_config_lock = threading.Lock()
+# the dynamic client's discovery cache is not thread-safe (a miss rebuilds it), and dry runs go out in parallel
+_discovery_lock = threading.RLock()
 
 
 @dataclass
@@ -127,8 +129,9 @@ class Cluster:
             # without the prefix "v1" would also match v1 of every group
             lookup.update(prefix="api", api_version=version)
         try:
-            return self._call("discover %s %s" % (api_version, kind),
-                              lambda: self.client.resources.get(**lookup))
+            with _discovery_lock:
+                return self._call("discover %s %s" % (api_version, kind),
+                                  lambda: self.client.resources.get(**lookup))
         except (ResourceNotFoundError, ResourceNotUniqueError) as exc:
             raise KindNotServed("%s (%s) is not served by %s; is its CRD installed and established?"
                                 % (kind, api_version, self.host)) from exc
@@ -147,7 +150,8 @@ class Cluster:
         return scope
 
     def refresh_discovery(self) -> None:
-        self._call("refresh discovery", self.client.resources.invalidate_cache)
+        with _discovery_lock:
+            self._call("refresh discovery", self.client.resources.invalidate_cache)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, ref: ObjectRef) -> Optional[Dict[str, Any]]:

@@ -58,6 +58,29 @@ options:
     type: list
     elements: str
     default: []
+  mesh_id:
+    description: The mesh ID.
+    type: str
+    default: mesh1
+  update_strategy:
+    description: The update strategy of the control planes that follow the user's (C(istio_update_strategy)).
+    type: dict
+  external_address:
+    description: The host name remote clusters reach the external istiod at; empty for the ingress gateway's address.
+    type: str
+    default: ""
+  external_tls:
+    description: Whether the external istiod is behind a TLS ingress.
+    type: bool
+    default: false
+  external_tls_secret:
+    description: The Secret of the TLS ingress's certificate.
+    type: str
+    default: external-istiod-tls
+  external_tls_cert:
+    description: The TLS ingress's certificate when given (from a public CA); empty when issued from the mesh's root.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -113,6 +136,53 @@ _value:
     multi_network:
       description: Whether the clusters with a data plane are on more than one network.
       type: bool
+    pilot_host:
+      description: The host whose istiod serves this remote or config cluster (the external cluster, or the
+        remote cluster's primary); empty for any other cluster.
+      type: str
+    secret_namespace:
+      description: Where this cluster's control plane keeps its remote secrets (O(external_namespace) in an
+        C(external) mesh).
+      type: str
+    namespace_labels:
+      description: The labels of this cluster's control plane namespace (its network, on a data-plane cluster).
+      type: dict
+    namespace_annotations:
+      description: The annotations of this cluster's control plane namespace (on a remote cluster of a
+        C(primary-remote) mesh, the name of the cluster that runs its control plane).
+      type: dict
+    istiod_values:
+      description:
+        - The topology's values of this cluster's own control plane, under the user's.
+        - A primary's istiod (mesh ID, cluster name, network, and C(EXTERNAL_ISTIOD) when it serves remote
+          clusters); the external cluster's local control plane (its network); the remote profile of a remote or
+          config cluster (mesh ID, cluster name, network, C(istiodRemote.injectionPath), and on the config cluster
+          C(global.configCluster) and C(pilot.configMap)).
+      type: dict
+    update_strategy:
+      description: The update strategy of this cluster's own control plane (C(InPlace) for the remote profile of
+        an external control plane, else O(update_strategy)).
+      type: dict
+    eastwest:
+      description:
+        - This cluster's east-west gateway (C(preset), C(namespace), C(network), C(expose_services),
+          C(expose_istiod)), or null when it has none (one network, and no remote clusters served).
+        - C(expose_istiod) (a primary that serves remote clusters) has no revision, to be given that of this
+          cluster's control plane (the multicluster_gateway filter).
+      type: dict
+    exposes_istiod:
+      description: Whether clusters elsewhere reach this cluster's istiod through its gateway (a primary that
+        serves remote clusters, the external cluster), which therefore needs a load balancer address.
+      type: bool
+    external_ingress:
+      description: On the external cluster, its ingress gateway to the external istiod (plain or behind TLS);
+        null on the other clusters.
+      type: dict
+    external_istiod:
+      description: On the external cluster, the external istiod for C(servicemesh.istio.istio_multicluster_plan)
+        (C(revision), C(namespace), C(config_cluster), C(config_network), C(mesh_id), C(address), C(tls_secret),
+        C(public_ca)); null on the other clusters.
+      type: dict
 """
 
 from ansible.errors import AnsibleFilterError
@@ -123,10 +193,14 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster im
 
 def multicluster_topology(clusters, host, topology="auto", namespace="istio-system",
                           external_namespace="external-istiod", name="default", external_revision="external-istiod",
-                          ca="auto", inventory_hosts=()):
+                          ca="auto", inventory_hosts=(), mesh_id="mesh1", update_strategy=None, external_address="",
+                          external_tls=False, external_tls_secret="external-istiod-tls", external_tls_cert=""):
     options = _topology.Options(topology=topology, namespace=namespace, external_namespace=external_namespace,
                                 name=name, external_revision=external_revision, ca=ca,
-                                inventory_hosts=tuple(inventory_hosts or ()))
+                                inventory_hosts=tuple(inventory_hosts or ()), mesh_id=mesh_id,
+                                update_strategy=update_strategy, external_address=external_address or "",
+                                external_tls=external_tls, external_tls_secret=external_tls_secret,
+                                external_tls_cert=external_tls_cert or "")
     try:
         return _topology.topology_facts(list(clusters), host, options)
     except IstioError as exc:

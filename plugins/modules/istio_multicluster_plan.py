@@ -17,6 +17,9 @@ description:
     C(operatorManageWebhooks)), behind a TLS ingress also C(SSL_SECRET_NAME), and with a certificate from a public
     CA the proxies' C(XDS_ROOT_CA) and C(CA_ROOT_CA) on the system roots, as the guide sets them. O(values) are
     merged over them in order.
+  - For every control plane that serves remote clusters (a primary's, given its east-west gateway's address in
+    O(gateway_address), or the external istiod), the address they reach its istiod at and the values their remote
+    profile gets from it (C(global.remotePilotAddress), once the address is known).
 author: servicemesh.istio maintainers (@servicemesh-istio)
 attributes:
   check_mode:
@@ -76,6 +79,12 @@ options:
         description: The gateway's certificate is from a public CA (the proxies verify it with the system roots).
         type: bool
         default: false
+  gateway_address:
+    description:
+      - The load balancer address of the gateway in front of this cluster's istiod (a primary's east-west
+        gateway, the external cluster's ingress gateway); null or empty while it has none.
+      - For the external istiod it stands for O(external_istiod.gateway_address) when that is not given.
+    type: str
   values:
     description: Values merged over the planned ones, in order (maps merge, lists replace).
     type: list
@@ -101,6 +110,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+gateway_address:
+  description: O(gateway_address), as given.
+  returned: always
+  type: str
+istiod_address:
+  description: The address remote clusters reach this cluster's istiod at (the external istiod's with
+    O(external_istiod), else O(gateway_address)); empty while unknown.
+  returned: always
+  type: str
+remote_values:
+  description: The values of the remote profile of the clusters this istiod serves (C(global.remotePilotAddress)
+    at RV(istiod_address)); empty while the address is unknown.
+  returned: always
+  type: dict
 external_istiod:
   description: The external istiod's address and values.
   returned: when external_istiod is given
@@ -129,6 +152,7 @@ def main():
                 "address": {"type": "str", "default": ""}, "gateway_address": {"type": "str"},
                 "tls_secret": {"type": "str", "default": "", "no_log": False},
                 "public_ca": {"type": "bool", "default": False}}},
+            "gateway_address": {"type": "str"},
             "values": {"type": "list", "elements": "dict", "default": []}},
         supports_check_mode=True,
     )

@@ -55,3 +55,58 @@ def test_user_values_merge_over_in_order_and_are_checked():
     assert values["pilot"]["env"]["EXTERNAL_ISTIOD"] == "true"
     with pytest.raises(ValuesError):
         plan.merged({}, [{"pilot": "not a map"}])
+
+
+@pytest.mark.parametrize("address, values", [("10.0.0.9", {"global": {"remotePilotAddress": "10.0.0.9"}}),
+                                             ("", {}), (None, {})])
+def test_remote_clusters_are_told_the_istiod_address_once_known(address, values):
+    assert plan.remote_pilot_values(address) == values
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = dict({"external_istiod": None, "gateway_address": None, "values": []}, **params)
+        self.result = None
+
+    def exit_json(self, **result):
+        self.result = result
+
+    def fail_json(self, **result):
+        raise AssertionError(result)
+
+
+def run_plan(**params):
+    from ansible_collections.servicemesh.istio.plugins.module_utils._runners.multicluster import run_multicluster_plan
+    module = FakeModule(**params)
+    run_multicluster_plan(module)
+    return module.result
+
+
+def external(**kwargs):
+    base = {"revision": "external-istiod", "namespace": "external-istiod", "config_cluster": "cluster2",
+            "config_network": "network1", "mesh_id": "mesh1", "address": "", "gateway_address": None,
+            "tls_secret": "", "public_ca": False}
+    base.update(kwargs)
+    return base
+
+
+def test_a_primary_tells_its_remotes_its_gateways_address():
+    result = run_plan(gateway_address="10.0.0.7")
+    assert result == {"changed": False, "gateway_address": "10.0.0.7", "istiod_address": "10.0.0.7",
+                      "remote_values": {"global": {"remotePilotAddress": "10.0.0.7"}}}
+    assert run_plan()["remote_values"] == {} and run_plan()["istiod_address"] == ""
+
+
+def test_the_external_istiod_is_reached_at_the_address_given_else_its_gateways():
+    given = run_plan(external_istiod=external(address="istiod.example.com"), gateway_address="10.0.0.9")
+    assert given["istiod_address"] == given["external_istiod"]["address"] == "istiod.example.com"
+    assert given["gateway_address"] == "10.0.0.9"
+    assert given["remote_values"] == {"global": {"remotePilotAddress": "istiod.example.com"}}
+    gateway = run_plan(external_istiod=external(), gateway_address="10.0.0.9")
+    assert gateway["istiod_address"] == "10.0.0.9"
+    assert gateway["external_istiod"]["values"]["global"]["caAddress"] == "10.0.0.9:15012"
+    # the sub-option, as before, wins over the top-level address
+    assert run_plan(external_istiod=external(gateway_address="10.0.0.1"),
+                    gateway_address="10.0.0.9")["istiod_address"] == "10.0.0.1"
+    # in check mode from nothing the gateway has no address yet
+    assert run_plan(external_istiod=external())["remote_values"] == {}

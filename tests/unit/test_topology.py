@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
-"""The shape of a multi-cluster mesh from its inventory, how its clusters prune, and what the teardown
-takes back from a namespace."""
+"""The shape of a multi-cluster mesh from its inventory, what each of its clusters installs, how its
+clusters prune, and what the teardown takes back from a namespace."""
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.servicemesh.istio.plugins.filter.multicluster_gateway import multicluster_gateway
 from ansible_collections.servicemesh.istio.plugins.filter.multicluster_namespace_release import (
     multicluster_namespace_release)
 from ansible_collections.servicemesh.istio.plugins.filter.multicluster_prune import multicluster_prune
@@ -218,3 +219,158 @@ def test_release_of_a_namespace_that_is_gone_or_bare_does_nothing():
     assert namespace.release(live(), {NETWORK: "net1"}, {PLANES: "c-p"})["needed"] is False
     assert namespace.release(live({NETWORK: "net1"}), {}, {})["needed"] is False
     assert multicluster_namespace_release(live({NETWORK: "net1"}), {NETWORK: "net1"})["labels"] == {NETWORK: None}
+
+
+# -- what each cluster installs ---------------------------------------------------------------------
+
+EXTERNAL_OPTIONS = {"namespace": "istio-system", "external_namespace": "ext-ns", "external_revision": "ext-rev",
+                    "mesh_id": "mesh9", "update_strategy": {"type": "RevisionBased"}}
+
+
+def test_namespace_labels_on_data_plane_clusters_and_the_primarys_name_on_a_primary_remote_remote():
+    p, r = facts(PRIMARY_REMOTE, "p"), facts(PRIMARY_REMOTE, "r")
+    assert p["namespace_labels"] == {NETWORK: "net-p"} and p["namespace_annotations"] == {}
+    assert r["namespace_labels"] == {NETWORK: "net-r"} and r["namespace_annotations"] == {PLANES: "c-p"}
+    # the primary a remote names among several, not the first
+    clusters = [cluster("p", "primary"), cluster("q", "primary", name="second"), cluster("r", "remote", primary_host="q")]
+    assert facts(clusters, "r")["namespace_annotations"] == {PLANES: "second"}
+    x, cfg = facts(EXTERNAL, "x"), facts(EXTERNAL, "cfg")
+    # the external cluster runs no workloads; an external control plane's remotes have no primary
+    assert x["namespace_labels"] == {} and x["namespace_annotations"] == {}
+    assert cfg["namespace_labels"] == {NETWORK: "net-cfg"} and cfg["namespace_annotations"] == {}
+    assert facts(EXTERNAL, "r")["namespace_annotations"] == {}
+    assert facts(MULTI_PRIMARY, "b")["namespace_annotations"] == {}
+
+
+def test_the_pilot_is_the_external_cluster_or_the_remotes_primary():
+    assert facts(PRIMARY_REMOTE, "r")["pilot_host"] == "p"
+    assert facts(EXTERNAL, "r")["pilot_host"] == facts(EXTERNAL, "cfg")["pilot_host"] == "x"
+    assert facts(EXTERNAL, "x")["pilot_host"] == facts(PRIMARY_REMOTE, "p")["pilot_host"] == ""
+
+
+def test_remote_secrets_live_in_the_external_namespace_of_an_external_mesh_only():
+    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["secret_namespace"] == "ext-ns"
+    assert facts(EXTERNAL, "cfg", **EXTERNAL_OPTIONS)["secret_namespace"] == "ext-ns"
+    assert facts(PRIMARY_REMOTE, "p", namespace="mesh", external_namespace="ext-ns")["secret_namespace"] == "mesh"
+    assert facts(MULTI_PRIMARY, "a", namespace="mesh")["secret_namespace"] == "mesh"
+
+
+def mesh_values(name, network, mesh_id="mesh1"):
+    return {"meshID": mesh_id, "multiCluster": {"clusterName": name}, "network": network}
+
+
+def test_a_primary_serving_remotes_gets_external_istiod():
+    assert facts(PRIMARY_REMOTE, "p", mesh_id="m")["istiod_values"] == {
+        "global": mesh_values("c-p", "net-p", "m"), "pilot": {"env": {"EXTERNAL_ISTIOD": "true"}}}
+    assert facts(MULTI_PRIMARY, "a")["istiod_values"] == {"global": mesh_values("c-a", "net-a")}
+
+
+def test_the_remote_profile_values():
+    assert facts(PRIMARY_REMOTE, "r")["istiod_values"] == {
+        "global": mesh_values("c-r", "net-r"), "istiodRemote": {"injectionPath": "/inject/cluster/c-r/net/net-r"}}
+    # the config cluster holds the mesh configuration
+    assert facts(EXTERNAL, "cfg", mesh_id="m")["istiod_values"] == {
+        "global": dict(mesh_values("c-cfg", "net-cfg", "m"), configCluster=True), "pilot": {"configMap": True},
+        "istiodRemote": {"injectionPath": "/inject/cluster/c-cfg/net/net-cfg"}}
+    assert "configCluster" not in facts(EXTERNAL, "r")["istiod_values"]["global"]
+
+
+def test_the_external_clusters_local_control_plane_is_told_its_network_only():
+    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["istiod_values"] == {"global": {"network": "net-x"}}
+
+
+def test_the_remote_profile_of_an_external_control_plane_is_upgraded_in_place():
+    strategy = EXTERNAL_OPTIONS["update_strategy"]
+    assert facts(EXTERNAL, "r", **EXTERNAL_OPTIONS)["update_strategy"] == {"type": "InPlace"}
+    assert facts(EXTERNAL, "cfg", **EXTERNAL_OPTIONS)["update_strategy"] == {"type": "InPlace"}
+    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["update_strategy"] == strategy
+    assert facts(PRIMARY_REMOTE, "r", update_strategy=strategy)["update_strategy"] == strategy
+    assert facts(PRIMARY_REMOTE, "p", update_strategy=strategy)["update_strategy"] == strategy
+    # a copy: the plan never hands out the constant
+    facts(EXTERNAL, "r")["update_strategy"]["type"] = "changed"
+    assert topology.IN_PLACE == {"type": "InPlace"}
+
+
+def eastwest(namespace, network, expose_services, expose_istiod=None):
+    return {"preset": "eastwest", "namespace": namespace, "network": network, "expose_services": expose_services,
+            "expose_istiod": expose_istiod}
+
+
+def test_east_west_gateways():
+    # a primary serving remotes exposes its istiod, on one network too
+    one = [cluster("p", "primary", "net1"), cluster("r", "remote", "net1")]
+    assert facts(one, "p")["eastwest"] == eastwest("istio-system", "net1", False, {"namespace": "istio-system"})
+    assert facts(one, "r")["eastwest"] is None
+    p, r = facts(PRIMARY_REMOTE, "p", namespace="mesh"), facts(PRIMARY_REMOTE, "r", namespace="mesh")
+    assert p["eastwest"] == eastwest("mesh", "net-p", True, {"namespace": "mesh"})
+    assert r["eastwest"] == eastwest("mesh", "net-r", False)
+    assert facts(MULTI_PRIMARY, "a")["eastwest"] == eastwest("istio-system", "net-a", True)
+    assert facts([cluster("a", "primary", "n"), cluster("b", "primary", "n")], "a")["eastwest"] is None
+    # of an external control plane's clusters only the config cluster exposes its services
+    many = [cluster("x", "external", "n0"), cluster("cfg", "config", "n1"), cluster("r", "remote", "n2")]
+    assert facts(many, "cfg", **EXTERNAL_OPTIONS)["eastwest"] == eastwest("ext-ns", "n1", True)
+    assert facts(many, "r", **EXTERNAL_OPTIONS)["eastwest"] == eastwest("ext-ns", "n2", False)
+    assert facts(many, "x", **EXTERNAL_OPTIONS)["eastwest"] is None
+
+
+def test_who_exposes_istiod():
+    assert facts(PRIMARY_REMOTE, "p")["exposes_istiod"] is True
+    assert facts(EXTERNAL, "x")["exposes_istiod"] is True
+    assert not any(facts(clusters, host)["exposes_istiod"]
+                   for clusters, host in [(PRIMARY_REMOTE, "r"), (MULTI_PRIMARY, "a"), (EXTERNAL, "cfg")])
+
+
+def test_the_external_ingress_gateway_plain_and_behind_tls():
+    plain = facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["external_ingress"]
+    assert plain["preset"] == "ingress" and plain["namespace"] == "istio-system"
+    assert [p["port"] for p in plain["values"]["service"]["ports"]] == [15021, 15012, 15017]
+    assert plain["expose_istiod"] == {"revision": "ext-rev", "namespace": "ext-ns", "tls": None}
+    tls = facts(EXTERNAL, "x", external_tls=True, external_tls_secret="s", external_address="istiod.example.com")
+    assert tls["external_ingress"]["expose_istiod"]["tls"] == {"credential_name": "s", "hosts": ["istiod.example.com"]}
+    # for any name when no address is given; a string from the inventory is a boolean
+    anywhere = facts(EXTERNAL, "x", external_tls="yes")["external_ingress"]["expose_istiod"]["tls"]
+    assert anywhere == {"credential_name": "external-istiod-tls", "hosts": ["*"]}
+    assert facts(EXTERNAL, "x", external_tls="false")["external_ingress"]["expose_istiod"]["tls"] is None
+    assert facts(EXTERNAL, "cfg")["external_ingress"] is None and facts(MULTI_PRIMARY, "a")["external_ingress"] is None
+
+
+def test_the_external_istiod_serves_the_config_cluster():
+    planned = facts(EXTERNAL, "x", external_address="istiod.example.com", **EXTERNAL_OPTIONS)["external_istiod"]
+    assert planned == {"revision": "ext-rev", "namespace": "ext-ns", "config_cluster": "c-cfg",
+                       "config_network": "net-cfg", "mesh_id": "mesh9", "address": "istiod.example.com",
+                       "tls_secret": "", "public_ca": False}
+    behind = facts(EXTERNAL, "x", external_tls=True, external_tls_secret="s", external_tls_cert="PEM")
+    assert (behind["external_istiod"]["tls_secret"], behind["external_istiod"]["public_ca"]) == ("s", True)
+    # a certificate given means nothing without TLS at the gateway but the CA it comes from
+    assert facts(EXTERNAL, "x", external_tls_cert="PEM")["external_istiod"]["tls_secret"] == ""
+    assert facts(EXTERNAL, "r")["external_istiod"] is None and facts(PRIMARY_REMOTE, "p")["external_istiod"] is None
+
+
+def test_a_planned_gateway_gets_the_revision_that_injects_it():
+    primary = facts(PRIMARY_REMOTE, "p", namespace="mesh")["eastwest"]
+    gateway = multicluster_gateway(primary, "default-v1-30-3")
+    assert gateway["revision"] == "default-v1-30-3"
+    assert gateway["expose_istiod"] == {"namespace": "mesh", "revision": "default-v1-30-3"}
+    # the plan is not changed
+    assert "revision" not in primary and primary["expose_istiod"] == {"namespace": "mesh"}
+    # the external istiod keeps its own revision; a gateway exposing none stays so
+    ingress = multicluster_gateway(facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["external_ingress"], "default")
+    assert ingress["revision"] == "default" and ingress["expose_istiod"]["revision"] == "ext-rev"
+    remote = multicluster_gateway(facts(PRIMARY_REMOTE, "r")["eastwest"], "default")
+    assert remote["expose_istiod"] is None and remote["revision"] == "default"
+    assert multicluster_gateway({"preset": "egress", "name": "out", "namespace": "edge", "values": {}}, "r1") == {
+        "preset": "egress", "name": "out", "namespace": "edge", "values": {}, "revision": "r1"}
+
+
+def test_namespace_metadata_keys_are_the_ones_the_teardown_takes_back():
+    assert (topology.NETWORK_LABEL, topology.CONTROL_PLANES_ANNOTATION) == (NETWORK, PLANES)
+
+
+def test_topology_filter_passes_the_new_options():
+    decided = multicluster_topology(EXTERNAL, "x", external_tls=True, external_address="a.example.com",
+                                    mesh_id="m2", update_strategy={"type": "InPlace"})
+    assert decided["external_ingress"]["expose_istiod"]["tls"]["hosts"] == ["a.example.com"]
+    assert decided["external_istiod"]["mesh_id"] == "m2" and decided["update_strategy"] == {"type": "InPlace"}
+    # unset inventory values (None) are the defaults
+    assert multicluster_topology(EXTERNAL, "x", external_address=None,
+                                 external_tls_cert=None)["external_istiod"]["address"] == ""

@@ -9,6 +9,9 @@ config cluster, ``SHARED_MESH_CONFIG``, and the address remote clusters reach it
 discovery and CA address. Behind a TLS ingress (``tls_secret``) istiod also gets ``SSL_SECRET_NAME``,
 and with a certificate from a public CA (``public_ca``) the proxies verify it against the system
 roots, as the guide sets ``XDS_ROOT_CA`` and ``CA_ROOT_CA``.
+
+``remote_pilot_values`` are what the remote profile of the clusters an istiod serves (a primary's
+or the external one) is told of it: the address they reach it at.
 """
 from __future__ import annotations
 
@@ -44,6 +47,12 @@ def external_address(given: str, gateway_address: Optional[str]) -> str:
     """The address remote clusters reach the external istiod at: the one given (a host name, as the guide's
     EXTERNAL_ISTIOD_ADDR), else the ingress gateway's load balancer address (empty before it has one)."""
     return given or gateway_address or ""
+
+
+def remote_pilot_values(address: str) -> Dict[str, Any]:
+    """What the remote profile of the clusters an istiod serves is told of it: the address they reach it at
+    (``remotePilotAddress``), once it is known."""
+    return {"global": {"remotePilotAddress": address}} if address else {}
 
 
 def external_istiod_values(istiod: ExternalIstiod) -> Dict[str, Any]:

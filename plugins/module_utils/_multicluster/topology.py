@@ -5,15 +5,17 @@
 
 The ``multicluster`` role describes every cluster in one record (its ``_mc_self`` fact: host,
 name, role, network, primary_host, server) and asks, for one of them, which topology the mesh
-has, which clusters run the control planes, and what this cluster runs. An inventory that
-describes no mesh is refused here, on the controller, before any cluster is written.
+has, which clusters run the control planes, and what this cluster runs: the labels and
+annotations of its control plane namespace, the values and update strategy of its first control
+plane, its east-west or ingress gateway, the external istiod, where its remote secrets go. An
+inventory that describes no mesh is refused here, on the controller, before any cluster is written.
 
 Pure: the ``multicluster_topology`` and ``multicluster_prune`` filters are the adapters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -23,6 +25,15 @@ ROLES = ("primary", "remote", "external", "config")
 DATA_PLANE_ROLES = ("primary", "remote", "config")
 TOPOLOGIES = ("multi-primary", "primary-remote", "external")
 AUTO = "auto"
+NETWORK_LABEL = "topology.istio.io/network"
+CONTROL_PLANES_ANNOTATION = "topology.istio.io/controlPlaneClusters"
+# the remote profile of an external control plane follows the external istiod, which is upgraded in place
+IN_PLACE: Dict[str, Any] = {"type": "InPlace"}
+# the external control plane's ingress gateway: status, then xDS and webhooks through to the external istiod
+EXTERNAL_INGRESS_PORTS: Tuple[Dict[str, Any], ...] = (
+    {"name": "status-port", "port": 15021, "targetPort": 15021, "protocol": "TCP"},
+    {"name": "tls-xds", "port": 15012, "targetPort": 15012, "protocol": "TCP"},
+    {"name": "tls-webhook", "port": 15017, "targetPort": 15017, "protocol": "TCP"})
 
 
 class TopologyError(IstioError):
@@ -41,6 +52,14 @@ class Options:
     ca: Any = AUTO
     # the mesh group's hosts with istio_cluster_role, whether in the play or not
     inventory_hosts: Sequence[str] = ()
+    mesh_id: str = "mesh1"
+    # istio_update_strategy, for the control planes that follow it
+    update_strategy: Optional[Mapping[str, Any]] = None
+    # the external istiod: the address given for it, and behind a TLS ingress (with the certificate given, if any)
+    external_address: str = ""
+    external_tls: Any = False
+    external_tls_secret: str = "external-istiod-tls"
+    external_tls_cert: str = ""
 
 
 def choose_topology(requested: str, roles: Sequence[str]) -> str:
@@ -127,30 +146,162 @@ def multi_network(clusters: Sequence[Mapping[str, Any]]) -> bool:
     return len({c.get("network") for c in clusters if c.get("role") != "external"}) > 1
 
 
+def cluster_of(clusters: Sequence[Mapping[str, Any]], host: str) -> Optional[Mapping[str, Any]]:
+    return next((c for c in clusters if c["host"] == host), None)
+
+
+def namespace_labels(cluster: Mapping[str, Any]) -> Dict[str, Any]:
+    """The control plane namespace's labels: its network, on a cluster with a data plane."""
+    return {NETWORK_LABEL: cluster.get("network")} if cluster.get("role") in DATA_PLANE_ROLES else {}
+
+
+def namespace_annotations(primary: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """A remote cluster of a primary-remote mesh names the cluster of its primary (``primary``: its record)."""
+    return {CONTROL_PLANES_ANNOTATION: primary.get("name")} if primary else {}
+
+
+def mesh_values(mesh_id: str, cluster: Mapping[str, Any]) -> Dict[str, Any]:
+    """What every control plane of the mesh on a data-plane cluster is told about itself."""
+    return {"global": {"meshID": mesh_id, "multiCluster": {"clusterName": cluster.get("name")},
+                       "network": cluster.get("network")}}
+
+
+def istiod_values(cluster: Mapping[str, Any], serves: bool, mesh_id: str) -> Dict[str, Any]:
+    """The topology's values for the cluster's own control plane, under the user's: a primary's istiod (with
+    ``EXTERNAL_ISTIOD`` when it serves remote clusters), the external cluster's local control plane (its network
+    only), or the remote profile of a remote or config cluster (its injection path; the config cluster holds the
+    mesh configuration)."""
+    role = cluster.get("role")
+    if role == "external":
+        return {"global": {"network": cluster.get("network")}}
+    values = mesh_values(mesh_id, cluster)
+    if role == "primary":
+        if serves:
+            values["pilot"] = {"env": {"EXTERNAL_ISTIOD": "true"}}
+        return values
+    values["istiodRemote"] = {"injectionPath": "/inject/cluster/%s/net/%s" % (cluster.get("name"),
+                                                                             cluster.get("network"))}
+    if role == "config":
+        values["global"]["configCluster"] = True
+        values["pilot"] = {"configMap": True}
+    return values
+
+
+def update_strategy(elsewhere: bool, requested: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The cluster's own control plane follows istio_update_strategy, except the remote profile of an external
+    control plane, which follows the external istiod in place."""
+    if elsewhere:
+        return dict(IN_PLACE)
+    return None if requested is None else dict(requested)
+
+
+def eastwest_gateway(cluster: Mapping[str, Any], namespace: str, serves: bool,
+                     many_networks: bool) -> Optional[Dict[str, Any]]:
+    """The cluster's east-west gateway, or None: on every data-plane cluster of a multi-network mesh, and on a
+    primary that serves remote clusters (which reach its istiod through it, ``expose_istiod`` without a revision:
+    the primary's). A primary exposes its services to the other networks; of an external control plane's
+    clusters only the config cluster does, whose mesh configuration the external istiod reads."""
+    role = cluster.get("role")
+    if role not in DATA_PLANE_ROLES or not (many_networks or (role == "primary" and serves)):
+        return None
+    exposes = many_networks if role == "primary" else role == "config"
+    return {"preset": "eastwest", "namespace": namespace, "network": cluster.get("network"),
+            "expose_services": exposes,
+            "expose_istiod": {"namespace": namespace} if role == "primary" and serves else None}
+
+
+def external_tls(options: Options) -> Optional[Dict[str, Any]]:
+    """The external istiod behind a TLS ingress (istio_external_tls): the Secret, for the address given or any."""
+    if not boolean(options.external_tls, strict=False):
+        return None
+    return {"credential_name": options.external_tls_secret, "hosts": [options.external_address or "*"]}
+
+
+def external_ingress_gateway(options: Options) -> Dict[str, Any]:
+    """The external cluster's ingress gateway, which passes 15012 and 15017 to the external istiod."""
+    return {"preset": "ingress", "namespace": options.namespace,
+            "values": {"service": {"ports": [dict(port) for port in EXTERNAL_INGRESS_PORTS]}},
+            "expose_istiod": {"revision": options.external_revision, "namespace": options.external_namespace,
+                              "tls": external_tls(options)}}
+
+
+def external_istiod(config: Mapping[str, Any], options: Options) -> Dict[str, Any]:
+    """istio_multicluster_plan's external_istiod, but for the gateway's address: it serves ``config``."""
+    tls = external_tls(options) is not None
+    return {"revision": options.external_revision, "namespace": options.external_namespace,
+            "config_cluster": config.get("name"), "config_network": config.get("network"),
+            "mesh_id": options.mesh_id, "address": options.external_address,
+            "tls_secret": options.external_tls_secret if tls else "", "public_ca": bool(options.external_tls_cert)}
+
+
+def control_planes(clusters: Sequence[Mapping[str, Any]], this: Mapping[str, Any], topology: str,
+                   options: Options) -> Dict[str, Any]:
+    """The shape of what ``this`` runs: its control plane namespace and name, and the cluster whose istiod
+    serves it (its pilot: the external cluster, or a remote's primary)."""
+    primary = primary_of(this, topology, hosts_with_role(clusters, "primary"))
+    external = next(iter(hosts_with_role(clusters, "external")), "")
+    # a cluster of an external control plane other than the external one runs the remote profile there
+    elsewhere = topology == "external" and this["role"] != "external"
+    return {
+        "external_host": external,
+        "config_host": next(iter(hosts_with_role(clusters, "config")), ""),
+        "primary_host": primary,
+        "pilot_host": external if elsewhere else primary,
+        "elsewhere": elsewhere,
+        "namespace": options.external_namespace if elsewhere else options.namespace,
+        "control_plane": options.external_revision if elsewhere else options.name,
+        "secret_namespace": options.external_namespace if topology == "external" else options.namespace,
+    }
+
+
+def cluster_plan(clusters: Sequence[Mapping[str, Any]], this: Mapping[str, Any], shape: Mapping[str, Any],
+                 serves: bool, options: Options) -> Dict[str, Any]:
+    """What ``this`` installs: namespace metadata, its control plane's values and strategy, its gateway, and on
+    the external cluster the external control plane's ingress and istiod."""
+    role = this["role"]
+    config = cluster_of(clusters, shape["config_host"]) if role == "external" else None
+    return {
+        "namespace_labels": namespace_labels(this),
+        "namespace_annotations": namespace_annotations(cluster_of(clusters, shape["primary_host"])),
+        "istiod_values": istiod_values(this, serves, options.mesh_id),
+        "update_strategy": update_strategy(shape["elsewhere"], options.update_strategy),
+        "eastwest": eastwest_gateway(this, shape["namespace"], serves, multi_network(clusters)),
+        "exposes_istiod": serves or role == "external",
+        "external_ingress": external_ingress_gateway(options) if role == "external" else None,
+        "external_istiod": external_istiod(config, options) if config is not None else None,
+    }
+
+
 def topology_facts(clusters: Sequence[Mapping[str, Any]], host: str, options: Options) -> Dict[str, Any]:
     """What ``host`` needs to know about the mesh; a TopologyError when the inventory is no mesh."""
     topology = choose_topology(options.topology, [c.get("role") or "" for c in clusters])
     if not describes_a_mesh(clusters, host, topology, options.inventory_hosts):
         raise TopologyError(mesh_refusal(clusters, host, topology))
     this = next(c for c in clusters if c["host"] == host)
-    role = this["role"]
-    primaries = hosts_with_role(clusters, "primary")
-    # a cluster of an external control plane other than the external one runs the remote profile there
-    elsewhere = topology == "external" and role != "external"
-    return {
+    shape = control_planes(clusters, this, topology, options)
+    serves = serves_remotes(clusters, host, topology)
+    facts = {
         "topology": topology,
-        "primaries": primaries,
-        "external_host": next(iter(hosts_with_role(clusters, "external")), ""),
-        "config_host": next(iter(hosts_with_role(clusters, "config")), ""),
-        "primary_host": primary_of(this, topology, primaries),
-        "is_primary": role == "primary",
-        "is_data_plane": role in DATA_PLANE_ROLES,
-        "serves_remotes": serves_remotes(clusters, host, topology),
-        "namespace": options.external_namespace if elsewhere else options.namespace,
-        "control_plane": options.external_revision if elsewhere else options.name,
+        "primaries": hosts_with_role(clusters, "primary"),
+        "is_primary": this["role"] == "primary",
+        "is_data_plane": this["role"] in DATA_PLANE_ROLES,
+        "serves_remotes": serves,
         "ca_enabled": ca_enabled(options.ca, topology),
         "multi_network": multi_network(clusters),
     }
+    facts.update((key, value) for key, value in shape.items() if key != "elsewhere")
+    facts.update(cluster_plan(clusters, this, shape, serves, options))
+    return facts
+
+
+def with_revision(gateway: Mapping[str, Any], revision: str) -> Dict[str, Any]:
+    """A gateway of the plan as istio_gateway takes it, injected by ``revision``; the istiod it exposes without a
+    revision of its own is that revision's."""
+    result = dict(gateway, revision=revision)
+    exposure = gateway.get("expose_istiod")
+    if exposure is not None and "revision" not in exposure:
+        result["expose_istiod"] = dict(exposure, revision=revision)
+    return result
 
 
 def prune_plan(clusters: Sequence[Mapping[str, Any]], connections: Mapping[str, Mapping[str, Any]], host: str,

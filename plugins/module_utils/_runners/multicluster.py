@@ -208,11 +208,14 @@ def run_gateway_certificate(module: Any) -> None:
 
 def run_multicluster_plan(module: Any) -> None:
     params = module.params
-    result: Dict[str, Any] = {"changed": False}
+    gateway_address = params.get("gateway_address")
+    result: Dict[str, Any] = {"changed": False, "gateway_address": gateway_address}
+    address = gateway_address or ""
     try:
         external = params.get("external_istiod")
         if external:
-            address = plan.external_address(external.get("address") or "", external.get("gateway_address"))
+            address = plan.external_address(external.get("address") or "",
+                                            external.get("gateway_address") or gateway_address)
             istiod = plan.ExternalIstiod(
                 revision=external["revision"], namespace=external["namespace"],
                 config_cluster=external["config_cluster"], config_network=external["config_network"],
@@ -222,4 +225,5 @@ def run_multicluster_plan(module: Any) -> None:
                 plan.external_istiod_values(istiod), params.get("values") or [])}
     except IstioError as exc:
         fail(module, exc)
+    result.update(istiod_address=address, remote_values=plan.remote_pilot_values(address))
     module.exit_json(**result)

@@ -8,7 +8,7 @@ name: multicluster_gateway
 short_description: A gateway of the multi-cluster plan, injected by a control plane revision
 version_added: 0.2.0
 description:
-  - The C(multicluster) role plans its gateways (C(eastwest) and C(external_ingress) of the
+  - The C(multicluster) role plans its gateways (C(gateway) of the
     C(servicemesh.istio.multicluster_topology) filter, C(gateways) of C(servicemesh.istio.multicluster_membership))
     before the control plane revision that injects them is installed. This filter gives a planned gateway that
     revision, as C(servicemesh.istio.istio_gateway) takes it. Needs no cluster.

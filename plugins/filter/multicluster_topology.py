@@ -81,6 +81,14 @@ options:
     description: The TLS ingress's certificate when given (from a public CA); empty when issued from the mesh's root.
     type: str
     default: ""
+  values:
+    description: The values of the mesh's control planes (C(istio_values)), over the topology's.
+    type: dict
+    default: {}
+  cluster_values:
+    description: The values of this cluster's control plane (C(istio_cluster_values)), over those.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -151,33 +159,34 @@ _value:
       description: The annotations of this cluster's control plane namespace (on a remote cluster of a
         C(primary-remote) mesh, the name of the cluster that runs its control plane).
       type: dict
-    istiod_values:
+    istiod:
       description:
-        - The topology's values of this cluster's own control plane, under the user's.
-        - A primary's istiod (mesh ID, cluster name, network, and C(EXTERNAL_ISTIOD) when it serves remote
-          clusters); the external cluster's local control plane (its network); the remote profile of a remote or
-          config cluster (mesh ID, cluster name, network, C(istiodRemote.injectionPath), and on the config cluster
-          C(global.configCluster) and C(pilot.configMap)).
+        - This cluster's own control plane, the first it installs (C(name), C(namespace), C(update_strategy),
+          C(values), and C(profile) C(remote) on a remote or config cluster, C(allow_selector_overlap) on the
+          external cluster).
+        - C(update_strategy) is C(InPlace) for the remote profile of an external control plane, else
+          O(update_strategy).
+        - C(values) are the topology's with O(values) and O(cluster_values) over them (the external cluster's local
+          control plane, there for its ingress gateway, gets O(cluster_values) only). The topology's are, on a
+          primary, the mesh ID, cluster name and network, and C(EXTERNAL_ISTIOD) when it serves remote clusters; on
+          the external cluster its network; on a remote or config cluster the mesh ID, cluster name, network and
+          C(istiodRemote.injectionPath), and on the config cluster C(global.configCluster) and C(pilot.configMap).
       type: dict
-    update_strategy:
-      description: The update strategy of this cluster's own control plane (C(InPlace) for the remote profile of
-        an external control plane, else O(update_strategy)).
-      type: dict
-    eastwest:
+    gateway:
       description:
-        - This cluster's east-west gateway (C(preset), C(namespace), C(network), C(expose_services),
-          C(expose_istiod)), or null when it has none (one network, and no remote clusters served).
-        - C(expose_istiod) (a primary that serves remote clusters) has no revision, to be given that of this
-          cluster's control plane (the multicluster_gateway filter).
+        - This cluster's own gateway, or null when it has none. On the external cluster its ingress gateway to the
+          external istiod (plain or behind TLS, C(expose_istiod) with that istiod's revision); on a data-plane
+          cluster its east-west gateway (C(preset), C(namespace), C(network), C(expose_services),
+          C(expose_istiod)), when the mesh has more than one network or it is a primary that serves remote
+          clusters.
+        - A primary that serves remote clusters exposes its istiod (C(expose_istiod) without a revision, to be given
+          that of this cluster's control plane by the multicluster_gateway filter); a primary exposes its services
+          to the other networks, and of an external control plane's clusters only the config cluster does.
       type: dict
     exposes_istiod:
       description: Whether clusters elsewhere reach this cluster's istiod through its gateway (a primary that
         serves remote clusters, the external cluster), which therefore needs a load balancer address.
       type: bool
-    external_ingress:
-      description: On the external cluster, its ingress gateway to the external istiod (plain or behind TLS);
-        null on the other clusters.
-      type: dict
     external_istiod:
       description: On the external cluster, the external istiod for C(servicemesh.istio.istio_multicluster_plan)
         (C(revision), C(namespace), C(config_cluster), C(config_network), C(mesh_id), C(address), C(tls_secret),
@@ -194,13 +203,15 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._multicluster im
 def multicluster_topology(clusters, host, topology="auto", namespace="istio-system",
                           external_namespace="external-istiod", name="default", external_revision="external-istiod",
                           ca="auto", inventory_hosts=(), mesh_id="mesh1", update_strategy=None, external_address="",
-                          external_tls=False, external_tls_secret="external-istiod-tls", external_tls_cert=""):
+                          external_tls=False, external_tls_secret="external-istiod-tls", external_tls_cert="",
+                          values=None, cluster_values=None):
     options = _topology.Options(topology=topology, namespace=namespace, external_namespace=external_namespace,
                                 name=name, external_revision=external_revision, ca=ca,
                                 inventory_hosts=tuple(inventory_hosts or ()), mesh_id=mesh_id,
                                 update_strategy=update_strategy, external_address=external_address or "",
                                 external_tls=external_tls, external_tls_secret=external_tls_secret,
-                                external_tls_cert=external_tls_cert or "")
+                                external_tls_cert=external_tls_cert or "", values=values,
+                                cluster_values=cluster_values)
     try:
         return _topology.topology_facts(list(clusters), host, options)
     except IstioError as exc:

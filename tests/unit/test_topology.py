@@ -260,34 +260,34 @@ def mesh_values(name, network, mesh_id="mesh1"):
 
 
 def test_a_primary_serving_remotes_gets_external_istiod():
-    assert facts(PRIMARY_REMOTE, "p", mesh_id="m")["istiod_values"] == {
+    assert facts(PRIMARY_REMOTE, "p", mesh_id="m")["istiod"]["values"] == {
         "global": mesh_values("c-p", "net-p", "m"), "pilot": {"env": {"EXTERNAL_ISTIOD": "true"}}}
-    assert facts(MULTI_PRIMARY, "a")["istiod_values"] == {"global": mesh_values("c-a", "net-a")}
+    assert facts(MULTI_PRIMARY, "a")["istiod"]["values"] == {"global": mesh_values("c-a", "net-a")}
 
 
 def test_the_remote_profile_values():
-    assert facts(PRIMARY_REMOTE, "r")["istiod_values"] == {
+    assert facts(PRIMARY_REMOTE, "r")["istiod"]["values"] == {
         "global": mesh_values("c-r", "net-r"), "istiodRemote": {"injectionPath": "/inject/cluster/c-r/net/net-r"}}
     # the config cluster holds the mesh configuration
-    assert facts(EXTERNAL, "cfg", mesh_id="m")["istiod_values"] == {
+    assert facts(EXTERNAL, "cfg", mesh_id="m")["istiod"]["values"] == {
         "global": dict(mesh_values("c-cfg", "net-cfg", "m"), configCluster=True), "pilot": {"configMap": True},
         "istiodRemote": {"injectionPath": "/inject/cluster/c-cfg/net/net-cfg"}}
-    assert "configCluster" not in facts(EXTERNAL, "r")["istiod_values"]["global"]
+    assert "configCluster" not in facts(EXTERNAL, "r")["istiod"]["values"]["global"]
 
 
 def test_the_external_clusters_local_control_plane_is_told_its_network_only():
-    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["istiod_values"] == {"global": {"network": "net-x"}}
+    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["istiod"]["values"] == {"global": {"network": "net-x"}}
 
 
 def test_the_remote_profile_of_an_external_control_plane_is_upgraded_in_place():
     strategy = EXTERNAL_OPTIONS["update_strategy"]
-    assert facts(EXTERNAL, "r", **EXTERNAL_OPTIONS)["update_strategy"] == {"type": "InPlace"}
-    assert facts(EXTERNAL, "cfg", **EXTERNAL_OPTIONS)["update_strategy"] == {"type": "InPlace"}
-    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["update_strategy"] == strategy
-    assert facts(PRIMARY_REMOTE, "r", update_strategy=strategy)["update_strategy"] == strategy
-    assert facts(PRIMARY_REMOTE, "p", update_strategy=strategy)["update_strategy"] == strategy
+    assert facts(EXTERNAL, "r", **EXTERNAL_OPTIONS)["istiod"]["update_strategy"] == {"type": "InPlace"}
+    assert facts(EXTERNAL, "cfg", **EXTERNAL_OPTIONS)["istiod"]["update_strategy"] == {"type": "InPlace"}
+    assert facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["istiod"]["update_strategy"] == strategy
+    assert facts(PRIMARY_REMOTE, "r", update_strategy=strategy)["istiod"]["update_strategy"] == strategy
+    assert facts(PRIMARY_REMOTE, "p", update_strategy=strategy)["istiod"]["update_strategy"] == strategy
     # a copy: the plan never hands out the constant
-    facts(EXTERNAL, "r")["update_strategy"]["type"] = "changed"
+    facts(EXTERNAL, "r")["istiod"]["update_strategy"]["type"] = "changed"
     assert topology.IN_PLACE == {"type": "InPlace"}
 
 
@@ -296,21 +296,22 @@ def eastwest(namespace, network, expose_services, expose_istiod=None):
             "expose_istiod": expose_istiod}
 
 
-def test_east_west_gateways():
+def test_each_cluster_s_own_gateway():
     # a primary serving remotes exposes its istiod, on one network too
     one = [cluster("p", "primary", "net1"), cluster("r", "remote", "net1")]
-    assert facts(one, "p")["eastwest"] == eastwest("istio-system", "net1", False, {"namespace": "istio-system"})
-    assert facts(one, "r")["eastwest"] is None
+    assert facts(one, "p")["gateway"] == eastwest("istio-system", "net1", False, {"namespace": "istio-system"})
+    assert facts(one, "r")["gateway"] is None
     p, r = facts(PRIMARY_REMOTE, "p", namespace="mesh"), facts(PRIMARY_REMOTE, "r", namespace="mesh")
-    assert p["eastwest"] == eastwest("mesh", "net-p", True, {"namespace": "mesh"})
-    assert r["eastwest"] == eastwest("mesh", "net-r", False)
-    assert facts(MULTI_PRIMARY, "a")["eastwest"] == eastwest("istio-system", "net-a", True)
-    assert facts([cluster("a", "primary", "n"), cluster("b", "primary", "n")], "a")["eastwest"] is None
+    assert p["gateway"] == eastwest("mesh", "net-p", True, {"namespace": "mesh"})
+    assert r["gateway"] == eastwest("mesh", "net-r", False)
+    assert facts(MULTI_PRIMARY, "a")["gateway"] == eastwest("istio-system", "net-a", True)
+    assert facts([cluster("a", "primary", "n"), cluster("b", "primary", "n")], "a")["gateway"] is None
     # of an external control plane's clusters only the config cluster exposes its services
     many = [cluster("x", "external", "n0"), cluster("cfg", "config", "n1"), cluster("r", "remote", "n2")]
-    assert facts(many, "cfg", **EXTERNAL_OPTIONS)["eastwest"] == eastwest("ext-ns", "n1", True)
-    assert facts(many, "r", **EXTERNAL_OPTIONS)["eastwest"] == eastwest("ext-ns", "n2", False)
-    assert facts(many, "x", **EXTERNAL_OPTIONS)["eastwest"] is None
+    assert facts(many, "cfg", **EXTERNAL_OPTIONS)["gateway"] == eastwest("ext-ns", "n1", True)
+    assert facts(many, "r", **EXTERNAL_OPTIONS)["gateway"] == eastwest("ext-ns", "n2", False)
+    # the external cluster's own is its ingress gateway to the external istiod
+    assert facts(many, "x", **EXTERNAL_OPTIONS)["gateway"]["preset"] == "ingress"
 
 
 def test_who_exposes_istiod():
@@ -321,17 +322,19 @@ def test_who_exposes_istiod():
 
 
 def test_the_external_ingress_gateway_plain_and_behind_tls():
-    plain = facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["external_ingress"]
+    plain = facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["gateway"]
     assert plain["preset"] == "ingress" and plain["namespace"] == "istio-system"
     assert [p["port"] for p in plain["values"]["service"]["ports"]] == [15021, 15012, 15017]
     assert plain["expose_istiod"] == {"revision": "ext-rev", "namespace": "ext-ns", "tls": None}
     tls = facts(EXTERNAL, "x", external_tls=True, external_tls_secret="s", external_address="istiod.example.com")
-    assert tls["external_ingress"]["expose_istiod"]["tls"] == {"credential_name": "s", "hosts": ["istiod.example.com"]}
+    assert tls["gateway"]["expose_istiod"]["tls"] == {"credential_name": "s", "hosts": ["istiod.example.com"]}
     # for any name when no address is given; a string from the inventory is a boolean
-    anywhere = facts(EXTERNAL, "x", external_tls="yes")["external_ingress"]["expose_istiod"]["tls"]
+    anywhere = facts(EXTERNAL, "x", external_tls="yes")["gateway"]["expose_istiod"]["tls"]
     assert anywhere == {"credential_name": "external-istiod-tls", "hosts": ["*"]}
-    assert facts(EXTERNAL, "x", external_tls="false")["external_ingress"]["expose_istiod"]["tls"] is None
-    assert facts(EXTERNAL, "cfg")["external_ingress"] is None and facts(MULTI_PRIMARY, "a")["external_ingress"] is None
+    assert facts(EXTERNAL, "x", external_tls="false")["gateway"]["expose_istiod"]["tls"] is None
+    # the config cluster's gateway is its east-west one (several networks), or none
+    assert facts(EXTERNAL, "cfg")["gateway"]["preset"] == "eastwest"
+    assert facts([cluster("x", "external", "n"), cluster("cfg", "config", "n")], "cfg")["gateway"] is None
 
 
 def test_the_external_istiod_serves_the_config_cluster():
@@ -346,17 +349,47 @@ def test_the_external_istiod_serves_the_config_cluster():
     assert facts(EXTERNAL, "r")["external_istiod"] is None and facts(PRIMARY_REMOTE, "p")["external_istiod"] is None
 
 
+def test_each_cluster_s_own_control_plane():
+    p = facts(PRIMARY_REMOTE, "p", name="cp", namespace="mesh", update_strategy={"type": "InPlace"})["istiod"]
+    assert {k: v for k, v in p.items() if k != "values"} == {"name": "cp", "namespace": "mesh",
+                                                             "update_strategy": {"type": "InPlace"}}
+    r = facts(EXTERNAL, "r", **EXTERNAL_OPTIONS)["istiod"]
+    assert (r["name"], r["namespace"], r["profile"]) == ("ext-rev", "ext-ns", "remote")
+    assert "allow_selector_overlap" not in r
+    # the external cluster's local control plane, beside the external istiod that watches another cluster
+    x = facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["istiod"]
+    assert (x["name"], x["namespace"], x["allow_selector_overlap"]) == ("default", "istio-system", True)
+    assert "profile" not in x
+
+
+def test_the_users_values_go_over_the_topologys_in_turn():
+    user = {"values": {"global": {"meshID": "theirs", "a": 1}, "pilot": {"env": {"X": "1"}}},
+            "cluster_values": {"global": {"a": 2}, "pilot": {"env": {"Y": "2"}}}}
+    p = facts(PRIMARY_REMOTE, "p", **user)["istiod"]["values"]
+    assert p["global"] == {"meshID": "theirs", "a": 2, "multiCluster": {"clusterName": "c-p"}, "network": "net-p"}
+    assert p["pilot"]["env"] == {"EXTERNAL_ISTIOD": "true", "X": "1", "Y": "2"}
+    r = facts(PRIMARY_REMOTE, "r", **user)["istiod"]["values"]
+    assert r["global"]["a"] == 2 and r["istiodRemote"]["injectionPath"] == "/inject/cluster/c-r/net/net-r"
+    # istio_values are for the mesh's control planes, not the external cluster's local one
+    assert facts(EXTERNAL, "x", **user)["istiod"]["values"] == {"global": {"network": "net-x", "a": 2},
+                                                                 "pilot": {"env": {"Y": "2"}}}
+    # a later layer's scalar replaces a map, and a map after it starts anew
+    replaced = facts(MULTI_PRIMARY, "a", values={"global": "x"}, cluster_values={"global": {"b": 1}})
+    assert replaced["istiod"]["values"]["global"] == {"b": 1}
+    assert user["values"]["pilot"] == {"env": {"X": "1"}}
+
+
 def test_a_planned_gateway_gets_the_revision_that_injects_it():
-    primary = facts(PRIMARY_REMOTE, "p", namespace="mesh")["eastwest"]
+    primary = facts(PRIMARY_REMOTE, "p", namespace="mesh")["gateway"]
     gateway = multicluster_gateway(primary, "default-v1-30-3")
     assert gateway["revision"] == "default-v1-30-3"
     assert gateway["expose_istiod"] == {"namespace": "mesh", "revision": "default-v1-30-3"}
     # the plan is not changed
     assert "revision" not in primary and primary["expose_istiod"] == {"namespace": "mesh"}
     # the external istiod keeps its own revision; a gateway exposing none stays so
-    ingress = multicluster_gateway(facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["external_ingress"], "default")
+    ingress = multicluster_gateway(facts(EXTERNAL, "x", **EXTERNAL_OPTIONS)["gateway"], "default")
     assert ingress["revision"] == "default" and ingress["expose_istiod"]["revision"] == "ext-rev"
-    remote = multicluster_gateway(facts(PRIMARY_REMOTE, "r")["eastwest"], "default")
+    remote = multicluster_gateway(facts(PRIMARY_REMOTE, "r")["gateway"], "default")
     assert remote["expose_istiod"] is None and remote["revision"] == "default"
     assert multicluster_gateway({"preset": "egress", "name": "out", "namespace": "edge", "values": {}}, "r1") == {
         "preset": "egress", "name": "out", "namespace": "edge", "values": {}, "revision": "r1"}
@@ -368,9 +401,10 @@ def test_namespace_metadata_keys_are_the_ones_the_teardown_takes_back():
 
 def test_topology_filter_passes_the_new_options():
     decided = multicluster_topology(EXTERNAL, "x", external_tls=True, external_address="a.example.com",
-                                    mesh_id="m2", update_strategy={"type": "InPlace"})
-    assert decided["external_ingress"]["expose_istiod"]["tls"]["hosts"] == ["a.example.com"]
-    assert decided["external_istiod"]["mesh_id"] == "m2" and decided["update_strategy"] == {"type": "InPlace"}
+                                    mesh_id="m2", update_strategy={"type": "InPlace"}, cluster_values={"k": 1})
+    assert decided["gateway"]["expose_istiod"]["tls"]["hosts"] == ["a.example.com"]
+    assert decided["external_istiod"]["mesh_id"] == "m2" and decided["istiod"]["update_strategy"] == {"type": "InPlace"}
+    assert decided["istiod"]["values"]["k"] == 1
     # unset inventory values (None) are the defaults
     assert multicluster_topology(EXTERNAL, "x", external_address=None,
                                  external_tls_cert=None)["external_istiod"]["address"] == ""

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.servicemesh.istio.plugins.module_utils._errors import IstioError
+from ansible_collections.servicemesh.istio.plugins.module_utils._istiovalues import deep_merge
 
 ROLES = ("primary", "remote", "external", "config")
 DATA_PLANE_ROLES = ("primary", "remote", "config")
@@ -60,6 +61,9 @@ class Options:
     external_tls: Any = False
     external_tls_secret: str = "external-istiod-tls"
     external_tls_cert: str = ""
+    # istio_values (for the mesh's control planes) and istio_cluster_values (for this cluster's)
+    values: Optional[Mapping[str, Any]] = None
+    cluster_values: Optional[Mapping[str, Any]] = None
 
 
 def choose_topology(requested: str, roles: Sequence[str]) -> str:
@@ -187,6 +191,32 @@ def istiod_values(cluster: Mapping[str, Any], serves: bool, mesh_id: str) -> Dic
     return values
 
 
+def user_layers(role: str, options: Options) -> List[Mapping[str, Any]]:
+    """The user's values, merged in turn over the topology's: istio_values are for the mesh's control planes, which
+    the external cluster's local one (there for its ingress gateway) is not; istio_cluster_values for this
+    cluster's."""
+    layers = [options.cluster_values] if role == "external" else [options.values, options.cluster_values]
+    return [layer or {} for layer in layers]
+
+
+def first_control_plane(cluster: Mapping[str, Any], shape: Mapping[str, Any], serves: bool,
+                        options: Options) -> Dict[str, Any]:
+    """The cluster's own control plane, as the role's revision.yml takes it (name, namespace, update_strategy,
+    values, and profile or allow_selector_overlap where they differ from istio_revision's defaults)."""
+    role = cluster["role"]
+    values = istiod_values(cluster, serves, options.mesh_id)
+    for layer in user_layers(role, options):
+        values = deep_merge(values, layer)
+    istiod = {"name": shape["control_plane"], "namespace": shape["namespace"],
+              "update_strategy": update_strategy(shape["elsewhere"], options.update_strategy), "values": values}
+    if role in ("remote", "config"):
+        istiod["profile"] = "remote"
+    if role == "external":
+        # the external istiod beside it watches the config cluster, not this one
+        istiod["allow_selector_overlap"] = True
+    return istiod
+
+
 def update_strategy(elsewhere: bool, requested: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
     """The cluster's own control plane follows istio_update_strategy, except the remote profile of an external
     control plane, which follows the external istiod in place."""
@@ -256,18 +286,18 @@ def control_planes(clusters: Sequence[Mapping[str, Any]], this: Mapping[str, Any
 
 def cluster_plan(clusters: Sequence[Mapping[str, Any]], this: Mapping[str, Any], shape: Mapping[str, Any],
                  serves: bool, options: Options) -> Dict[str, Any]:
-    """What ``this`` installs: namespace metadata, its control plane's values and strategy, its gateway, and on
-    the external cluster the external control plane's ingress and istiod."""
+    """What ``this`` installs: namespace metadata, its own control plane, its gateway (the external cluster's
+    ingress to the external istiod, any other's east-west gateway, if any), and on the external cluster the
+    external istiod."""
     role = this["role"]
     config = cluster_of(clusters, shape["config_host"]) if role == "external" else None
     return {
         "namespace_labels": namespace_labels(this),
         "namespace_annotations": namespace_annotations(cluster_of(clusters, shape["primary_host"])),
-        "istiod_values": istiod_values(this, serves, options.mesh_id),
-        "update_strategy": update_strategy(shape["elsewhere"], options.update_strategy),
-        "eastwest": eastwest_gateway(this, shape["namespace"], serves, multi_network(clusters)),
+        "istiod": first_control_plane(this, shape, serves, options),
+        "gateway": (external_ingress_gateway(options) if role == "external"
+                    else eastwest_gateway(this, shape["namespace"], serves, multi_network(clusters))),
         "exposes_istiod": serves or role == "external",
-        "external_ingress": external_ingress_gateway(options) if role == "external" else None,
         "external_istiod": external_istiod(config, options) if config is not None else None,
     }
 

@@ -25,12 +25,25 @@ except ImportError:  # pragma: no cover - reported by the modules' dependency ch
     yaml = None
     _Loader = None
 
-HELM_IMPORT_ERROR: Optional[str] = None
-try:
-    import helm_python
-except ImportError as exc:  # pragma: no cover - reported by the modules' dependency check
-    helm_python = None
-    HELM_IMPORT_ERROR = str(exc)
+_LIBRARY: Dict[str, Any] = {}
+
+
+def helm_library() -> Any:
+    """``helm_python``, imported on first use (None if it is missing): it loads the Helm SDK's Go library,
+    some 0.15 s that the modules which never render (istio_info) need not pay."""
+    if "module" not in _LIBRARY:
+        try:
+            import helm_python  # pylint: disable=import-outside-toplevel
+            _LIBRARY.update(module=helm_python, error=None)
+        except ImportError as exc:  # pragma: no cover - reported by the modules' dependency check
+            _LIBRARY.update(module=None, error=str(exc))
+    return _LIBRARY["module"]
+
+
+def helm_import_error() -> Optional[str]:
+    """Why ``helm_python`` cannot be imported, or None."""
+    helm_library()
+    return _LIBRARY["error"]
 
 
 PARALLEL_PARSE_BYTES = 256 * 1024
@@ -42,7 +55,7 @@ _SEPARATOR = re.compile(r"^---.*$", re.MULTILINE)
 def parser_id() -> str:
     """What parse_manifests parses with, for the render cache's key."""
     return "go-yaml via helm_python %s; pyyaml %s %s" % (
-        getattr(helm_python, "__version__", "?"), getattr(yaml, "__version__", "?"), getattr(_Loader, "__name__", "?"))
+        getattr(helm_library(), "__version__", "?"), getattr(yaml, "__version__", "?"), getattr(_Loader, "__name__", "?"))
 
 
 class HelmPythonEngine:
@@ -55,20 +68,21 @@ class HelmPythonEngine:
     name = "helm_python"
 
     def __init__(self):
-        if helm_python is None:
+        self._helm = helm_library()
+        if self._helm is None:
             raise RenderError("the helm-python-sdk Python package is required to render charts: %s"
-                              % HELM_IMPORT_ERROR)
+                              % helm_import_error())
         self._charts: Dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.cache_id = "helm_python %s %s" % (getattr(helm_python, "__version__", "?"), _sdk_version())
+        self.cache_id = "helm_python %s %s" % (getattr(self._helm, "__version__", "?"), _sdk_version(self._helm))
 
     def _load(self, location: ChartLocation):
         with self._lock:
             chart = self._charts.get(location.path)
             if chart is None:
                 try:
-                    chart = helm_python.Chart.load(location.path)
-                except helm_python.HelmError as exc:
+                    chart = self._helm.Chart.load(location.path)
+                except self._helm.HelmError as exc:
                     raise RenderError("cannot load chart %s %s from %s: %s"
                                       % (location.chart, location.version, location.origin, exc))
                 self._charts[location.path] = chart
@@ -81,15 +95,15 @@ class HelmPythonEngine:
         try:
             return chart.render(values, name=release_name, namespace=namespace,
                                 is_install=not is_upgrade, is_upgrade=is_upgrade)
-        except helm_python.HelmValuesError as exc:
+        except self._helm.HelmValuesError as exc:
             raise ValuesError("chart %s %s rejected the values: %s" % (location.chart, location.version, exc))
-        except helm_python.HelmError as exc:
+        except self._helm.HelmError as exc:
             raise RenderError("chart %s %s failed to render: %s" % (location.chart, location.version, exc))
 
 
-def _sdk_version() -> str:
+def _sdk_version(helm: Any) -> str:
     try:
-        return str(helm_python.helm_sdk_version())
+        return str(helm.helm_sdk_version())
     except Exception:  # pylint: disable=broad-except  # an older binding: the package version alone
         return "?"
 
@@ -127,10 +141,11 @@ def _parse_document(path: str, text: str) -> Tuple[List[Any], bool]:
     """One document, and whether Go's YAML reader read it (Kubernetes' own YAML-to-JSON, several times
     faster than PyYAML on CRDs); what Go refuses (not a mapping, duplicate keys) is read by PyYAML, whose
     errors say more and whose reading of such documents the collection has always had."""
-    if helm_python is not None:
+    helm = helm_library()
+    if helm is not None:
         try:
-            return [helm_python.values_from_yaml(text)], True
-        except helm_python.HelmError:
+            return [helm.values_from_yaml(text)], True
+        except helm.HelmError:
             pass
     try:
         return list(yaml.load_all(text, Loader=_Loader)), False

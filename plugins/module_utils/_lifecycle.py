@@ -32,7 +32,8 @@ from ansible_collections.servicemesh.istio.plugins.module_utils._selectors impor
     discovery_selectors, overlap_refusal, selectors_overlap, shared_namespaces)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _readiness as readiness
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
+    DEFAULT_FIELD_MANAGER, Applier, defines_kind_of)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import InventoryRecord, UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
@@ -243,11 +244,22 @@ def _newer_live_crds(cluster: Any, crds: List[Dict[str, Any]], version: str) -> 
     return newer
 
 
-def apply_crds(cluster: Any, crds: CrdSet, namespace: str, options: Options) -> UnitResult:
+def apply_crds(cluster: Any, crds: CrdSet, namespace: str, options: Options,
+               applier: Optional[Applier] = None) -> UnitResult:
     """The CRDs as one unit; never pruned, so CRDs kept back as newer stay recorded."""
     key = UnitKey(CRDS, "istio", namespace)
     return sync_unit(cluster, key, crds.objects, metadata={"version": crds.version}, check_mode=options.check_mode,
-                     force_conflicts=options.force_conflicts, prune=False, chart_version=crds.chart_version)
+                     force_conflicts=options.force_conflicts, prune=False, chart_version=crds.chart_version,
+                     applier=applier)
+
+
+def crd_applier(cluster: Any, namespace: str, options: Options, then_applied: List[Dict[str, Any]],
+                crds: Optional[CrdSet]) -> Applier:
+    """The CRD unit's applier: when what is applied next uses none of their kinds, the wait for the CRDs
+    to be established is put off until ``settle()``, so that the server establishes them meanwhile."""
+    return Applier(cluster, DEFAULT_FIELD_MANAGER, options.force_conflicts, options.check_mode,
+                   default_namespace=namespace,
+                   defer_crd_wait=crds is not None and not defines_kind_of(crds.objects, then_applied))
 
 
 # -- revisions ------------------------------------------------------------------------------------
@@ -326,12 +338,14 @@ def install_revision(cluster: Any, renderer: ManifestRenderer, control_plane: Co
     outcome = Outcome()
     if must_create_namespace:
         outcome.results.append(create_namespace(cluster, plan.namespace, options))
+    crds_applier = crd_applier(cluster, plan.namespace, options, objects, crd_set)
     if crd_set is not None:
-        outcome.results.append(apply_crds(cluster, crd_set, plan.namespace, options))
+        outcome.results.append(apply_crds(cluster, crd_set, plan.namespace, options, crds_applier))
     outcome.results.append(sync_unit(
         cluster, key, objects, metadata=revision_metadata(control_plane, plan), check_mode=options.check_mode,
         force_conflicts=options.force_conflicts, chart_version=rendered.version, values=plan.values))
     outcome.results.append(record_control_plane(cluster, control_plane, plan, options))
+    crds_applier.settle()
     wait_for(cluster, revision_checks(plan) + ([] if plan.is_remote else injector_checks(objects)), options)
     outcome.facts = {"revision": plan.name, "version": plan.version.name, "namespace": plan.namespace,
                      "values": plan.values, "upgraded": is_upgrade}

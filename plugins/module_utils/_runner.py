@@ -25,11 +25,11 @@ except ImportError:  # pragma: no cover - reported below
 
 
 def require_libraries(module) -> None:
-    from ansible_collections.servicemesh.istio.plugins.module_utils._helm import HELM_IMPORT_ERROR
+    from ansible_collections.servicemesh.istio.plugins.module_utils._helm import helm_import_error
     if yaml is None:
         module.fail_json(msg="the PyYAML Python package is required")
-    if HELM_IMPORT_ERROR:
-        module.fail_json(msg="the helm-python-sdk Python package is required: %s" % HELM_IMPORT_ERROR)
+    if helm_import_error():
+        module.fail_json(msg="the helm-python-sdk Python package is required: %s" % helm_import_error())
 
 
 def to_yaml_documents(objects: List[Dict[str, Any]]) -> str:

@@ -39,19 +39,18 @@ webhooks as it starts) is read once more and decided on as it is now.
 """
 from __future__ import annotations
 
-import concurrent.futures
-import copy
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
     ApiError, ConflictError, InvalidObject, K8sError, KindNotServed)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import (
     applied_fingerprint, apply_is_noop, list_key, owned_fields, owns_path)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import (
-    ObjectRef, apply_rank, builtin_scope, combined_diff, crd_scopes, diff_entry,
+    ObjectRef, apply_rank, builtin_scope, combined_diff, copy_json, crd_scopes, diff_entry,
     normalized, sorted_for_apply, sorted_for_delete, strip_ca_bundles, strip_server_fields)
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._parallel import in_parallel
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import absent, crd_established
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._waiter import Check, SystemClock, wait_until
@@ -149,13 +148,16 @@ class ReadState:
         return [item.ref for item in self.items if self.live.get(item.ref) is None]
 
 
+CRD_POLL_SECONDS = 0.2
+
+
 class Applier:
     """Applies and deletes sets of objects on one cluster with one field manager."""
 
     def __init__(self, cluster: Any, field_manager: str = DEFAULT_FIELD_MANAGER,
                  force_conflicts: bool = False, check_mode: bool = False,
                  default_namespace: Optional[str] = None, crd_timeout: float = 60.0,
-                 poll_interval: float = 1.0, clock: Any = None) -> None:
+                 poll_interval: float = 1.0, clock: Any = None, defer_crd_wait: bool = False) -> None:
         self.cluster = cluster
         self.field_manager = field_manager
         self.force_conflicts = force_conflicts
@@ -163,6 +165,10 @@ class Applier:
         self.default_namespace = default_namespace
         self.crd_timeout = crd_timeout
         self.poll_interval = poll_interval
+        # a CRD is established within a second: polled more often than what is deleted
+        self.crd_poll_interval = min(poll_interval, CRD_POLL_SECONDS)
+        self.defer_crd_wait = defer_crd_wait
+        self.unsettled: List[ObjectRef] = []
         self.clock = clock or SystemClock()
 
     # -- apply ---------------------------------------------------------------------------------
@@ -233,7 +239,7 @@ class Applier:
         refusals: List[K8sError] = []
         for _rank, group in itertools.groupby(items, key=lambda item: apply_rank(item.ref)):
             earlier = result.objects + decided
-            for decision, refusal in _in_parallel(lambda item, earlier=earlier: self._decide_or_refuse(
+            for decision, refusal in in_parallel(lambda item, earlier=earlier: self._decide_or_refuse(
                     item, state, earlier), list(group)):
                 if refusal is None:
                     decided.append(decision)
@@ -241,11 +247,34 @@ class Applier:
                     refusals.append(refusal)
         if refusals:
             raise refused(refusals)
-        for item, decision in zip(items, decided):
-            if decision.changed and not self.check_mode:
-                decision.after = self._send(item.body_sent)
-                decision.fingerprint = applied_fingerprint(item.body_sent, decision.after, self.field_manager)
-            result.objects.append(decision)
+        self._write_all(list(zip(items, decided)), result)
+
+    def _write_all(self, pairs: Sequence[Tuple[_Item, ObjectResult]], result: ApplyResult) -> None:
+        """Write rank by rank, the objects of one rank together. The first write goes alone (with the unchanged
+        objects before it): it may take the run's lease and find the run stale, and then nothing else may be
+        written. What was written is in ``result`` before the first error is raised."""
+        alone = 0 if self.check_mode else next((n + 1 for n, (_i, d) in enumerate(pairs) if d.changed), 0)
+        batches = [[pair] for pair in pairs[:alone]] + [
+            list(group) for _rank, group in itertools.groupby(pairs[alone:], key=lambda p: apply_rank(p[0].ref))]
+        for batch in batches:
+            errors = in_parallel(self._write_or_error, batch)
+            result.objects.extend(decision for (_item, decision), error in zip(batch, errors) if error is None)
+            failed = [error for error in errors if error is not None]
+            if failed:
+                raise failed[0]
+
+    def _write_or_error(self, pair: Tuple[_Item, ObjectResult]) -> Optional[Exception]:
+        """Write one decided object (unless unchanged or in check mode); the error instead of raising it, so
+        that the other writes of its rank still count."""
+        item, decision = pair
+        if not decision.changed or self.check_mode:
+            return None
+        try:
+            decision.after = self._send(item.body_sent)
+        except Exception as exc:  # pylint: disable=broad-except  # raised by the caller, in order
+            return exc
+        decision.fingerprint = applied_fingerprint(item.body_sent, decision.after, self.field_manager)
+        return None
 
     def _decide_or_refuse(self, item: _Item, state: ReadState,
                           earlier: Sequence[ObjectResult]) -> Tuple[Optional[ObjectResult], Optional[K8sError]]:
@@ -264,7 +293,7 @@ class Applier:
         ref = item.ref
         if live and (live.get("metadata") or {}).get("deletionTimestamp"):
             raise InvalidObject("%s is being deleted; run again once it is gone" % ref)
-        item.body_sent = keep_istiod_failure_policy(copy.deepcopy(item.body), live, self.field_manager)
+        item.body_sent = keep_istiod_failure_policy(copy_json(item.body), live, self.field_manager)
         if live and recorded and applied_fingerprint(item.body_sent, live, self.field_manager) == recorded:
             return ObjectResult(ref, UNCHANGED, live, live, existed=True, fingerprint=recorded)
         if live and apply_is_noop(item.body_sent, live, self.field_manager):
@@ -340,16 +369,29 @@ class Applier:
         return True
 
     def _settle_crds(self, crds: Sequence[_Item], others: Sequence[_Item], result: ApplyResult) -> None:
-        """After CRDs changed: wait until Established, refresh discovery, wait until their kinds are served."""
+        """After CRDs changed: wait until Established, refresh discovery, wait until their kinds are served;
+        with ``defer_crd_wait`` and none of their kinds in this apply, not before ``settle``."""
         changed = [r.ref for r in result.objects if r.ref.is_crd and r.changed]
         if self.check_mode or not changed:
             return
-        wait_until(self.cluster, [Check(ref, crd_established) for ref in changed],
-                   timeout=self.crd_timeout, interval=self.poll_interval, clock=self.clock)
-        self.cluster.refresh_discovery()
         kinds = {(item.ref.api_version, item.ref.kind) for item in others
                  if any(_crd_defines(item_crd.body, item.ref) for item_crd in crds)}
+        if self.defer_crd_wait and not kinds:
+            self.unsettled.extend(changed)
+            return
+        self._await_established(changed)
         self._wait_kinds_served(sorted(kinds))
+
+    def settle(self) -> None:
+        """Wait for the CRDs whose wait ``defer_crd_wait`` put off (the server establishes them meanwhile)."""
+        refs, self.unsettled = self.unsettled, []
+        if refs:
+            self._await_established(refs)
+
+    def _await_established(self, refs: Sequence[ObjectRef]) -> None:
+        wait_until(self.cluster, [Check(ref, crd_established) for ref in refs],
+                   timeout=self.crd_timeout, interval=self.crd_poll_interval, clock=self.clock)
+        self.cluster.refresh_discovery()
 
     def _wait_kinds_served(self, kinds: Sequence[Tuple[str, str]]) -> None:
         # discovery can lag a moment behind the Established condition
@@ -359,7 +401,7 @@ class Applier:
             if self.clock.monotonic() >= deadline:
                 raise KindNotServed("kinds still not served %gs after their CRDs were established: %s"
                                     % (self.crd_timeout, ", ".join("%s (%s)" % (k, v) for v, k in missing)))
-            self.clock.sleep(self.poll_interval)
+            self.clock.sleep(self.crd_poll_interval)
             self.cluster.refresh_discovery()
             missing = [kind for kind in missing if not self.cluster.is_served(*kind)]
 
@@ -398,19 +440,6 @@ class Applier:
         elif not self.cluster.delete(ref, propagation_policy):
             return ObjectResult(ref, ABSENT)
         return ObjectResult(ref, DELETED, before, {}, existed=True)
-
-
-DRY_RUN_THREADS = 8
-
-
-def _in_parallel(action: Callable[[Any], Any], items: Sequence[Any]) -> List[Any]:
-    """``action`` of each item, in order. Objects of one apply rank never depend on each other, so their
-    dry runs go out together: each waits on the API server, not on Python, and one unit's 30-odd dry runs
-    cost a few round trips instead of 30. The first error is raised, as in a loop."""
-    if len(items) < 2:
-        return [action(item) for item in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(DRY_RUN_THREADS, len(items))) as pool:
-        return list(pool.map(action, items))
 
 
 def _waits_for(ref: ObjectRef, decided: Sequence[ObjectResult]) -> str:
@@ -481,6 +510,12 @@ def keep_istiod_failure_policy(body: Dict[str, Any], live: Optional[Mapping[str,
         else:
             hook.pop("failurePolicy", None)
     return body
+
+
+def defines_kind_of(crds: Iterable[Mapping[str, Any]], objects: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether any of ``objects`` is of a kind one of ``crds`` defines."""
+    crds = list(crds)
+    return any(_crd_defines(crd, ObjectRef.from_object(obj, namespaced=False)) for obj in objects for crd in crds)
 
 
 def _crd_defines(crd: Mapping[str, Any], ref: ObjectRef) -> bool:

@@ -32,7 +32,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
     ApiError, ClusterUnreachable, ConflictError, K8sError, KindNotServed)
@@ -114,6 +114,8 @@ class Cluster:
         self.write_guards: List[Callable[[ObjectRef], None]] = []
         # this run's reads for its decisions, kept current with its own writes (see _snapshot)
         self.snapshot = Snapshot(self)
+        # the kinds this run found served, looked up again after a refresh of discovery
+        self._served: Dict[Tuple[str, str], Dict[str, str]] = {}
 
     def _before_write(self, ref: ObjectRef, dry_run: bool) -> None:
         if not dry_run:
@@ -130,8 +132,9 @@ class Cluster:
             lookup.update(prefix="api", api_version=version)
         try:
             with _discovery_lock:
-                return self._call("discover %s %s" % (api_version, kind),
-                                  lambda: self.client.resources.get(**lookup))
+                found = self._call("discover %s %s" % (api_version, kind), lambda: self.client.resources.get(**lookup))
+                self._served[(api_version, kind)] = lookup
+                return found
         except (ResourceNotFoundError, ResourceNotUniqueError) as exc:
             raise KindNotServed("%s (%s) is not served by %s; is its CRD installed and established?"
                                 % (kind, api_version, self.host)) from exc
@@ -150,8 +153,16 @@ class Cluster:
         return scope
 
     def refresh_discovery(self) -> None:
+        """Discovery read again. The kinds this run used are looked up again at once (a request per API
+        group version): the cache on disk, which the next run starts from, keeps them, and the next run
+        does not read them again."""
         with _discovery_lock:
             self._call("refresh discovery", self.client.resources.invalidate_cache)
+            for key, lookup in list(self._served.items()):
+                try:
+                    self._call("discover %s %s" % key, functools.partial(self.client.resources.get, **lookup))
+                except (ResourceNotFoundError, ResourceNotUniqueError):
+                    del self._served[key]  # gone since (its CRD deleted)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, ref: ObjectRef) -> Optional[Dict[str, Any]]:

@@ -16,10 +16,9 @@ them are wanted, else one GET each.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef, copy_json
 
 RECORD_LABEL = "servicemesh.istio/inventory"
 # At least this many wanted objects of one kind in one namespace (or cluster-wide) are read with one LIST.
@@ -70,12 +69,12 @@ class Snapshot:
         if self._records is None:
             listed = self.cluster.list("v1", "ConfigMap", label_selector="%s=true" % RECORD_LABEL)
             self._records = {ObjectRef.from_object(cm, namespaced=True): cm for cm in listed}
-        return [copy.deepcopy(cm) for cm in self._records.values()]
+        return [copy_json(cm) for cm in self._records.values()]
 
     def record(self, ref: ObjectRef) -> Optional[Dict[str, Any]]:
         self.records()
         found = (self._records or {}).get(ref)
-        return copy.deepcopy(found) if found is not None else None
+        return copy_json(found) if found is not None else None
 
     # -- objects --------------------------------------------------------------------------------
     def get(self, ref: ObjectRef) -> Optional[Dict[str, Any]]:
@@ -97,14 +96,14 @@ class Snapshot:
             if ref not in self._objects:
                 self._objects[ref] = None  # its kind was listed without it
             value = self._objects[ref]
-            found[ref] = copy.deepcopy(value) if value is not None else None
+            found[ref] = copy_json(value) if value is not None else None
         return found
 
     def peek(self, ref: ObjectRef) -> Tuple[bool, Optional[Dict[str, Any]]]:
         """(whether this run has read or written the object, the object then), without a request."""
         if ref in self._objects:
             value = self._objects[ref]
-            return True, copy.deepcopy(value) if value is not None else None
+            return True, copy_json(value) if value is not None else None
         return False, None
 
     # -- this run's writes ----------------------------------------------------------------------
@@ -113,10 +112,10 @@ class Snapshot:
         if not stored:
             self.forget(ref)
             return
-        self._objects[ref] = copy.deepcopy(stored)
+        self._objects[ref] = copy_json(stored)
         if self._records is not None and ref.kind == "ConfigMap" and not ref.group:
             if is_record(stored):
-                self._records[ref] = copy.deepcopy(stored)
+                self._records[ref] = copy_json(stored)
             else:
                 self._records.pop(ref, None)
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._parallel import in_parallel
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._readiness import Readiness, readiness_of
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._snapshot import snapshot_of
 
@@ -37,7 +38,7 @@ def wait_until(cluster: Any, checks: Sequence[Check], timeout: float, interval: 
     """Poll until every check holds; returns ref -> reason of the last (ready) answer.
 
     Objects already ready are not fetched again, nor those this run has just read or written that were
-    ready then (the run's snapshot). Raises WaitTimeout naming each object still not ready and why.
+    ready then (the run's snapshot); the others are fetched together. Raises WaitTimeout naming each object still not ready and why.
     """
     clock = clock or SystemClock()
     deadline = clock.monotonic() + timeout
@@ -55,8 +56,8 @@ def wait_until(cluster: Any, checks: Sequence[Check], timeout: float, interval: 
         return done
     while True:
         still: List[Tuple[Check, str]] = []
-        for check in pending:
-            ready, reason = check.predicate(cluster.get(check.ref))
+        for check, obj in zip(pending, in_parallel(lambda check: cluster.get(check.ref), pending)):
+            ready, reason = check.predicate(obj)
             if ready:
                 done[check.ref] = reason
             else:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import (
-    Applier, keep_istiod_failure_policy, same_state)
+    Applier, defines_kind_of, keep_istiod_failure_policy, same_state)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import (
     ApiError, ConflictError, InvalidObject, K8sError)
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._fieldset import list_key
@@ -113,6 +114,46 @@ def test_crds_first_then_discovery_refresh_then_custom_resources():
     assert ObjectRef.of("example.io/v1", "Widget", "w", "istio-system") in cluster.store
 
 
+def test_new_crds_are_polled_five_times_a_second_until_established():
+    cluster = FakeCluster()
+    real_get, answers = cluster.get, []
+
+    def established_on_third_read(ref):
+        obj = real_get(ref)
+        if obj is None:
+            return None  # the read before the apply
+        answers.append(ref.name)
+        if len(answers) < 3:
+            obj["status"] = {"conditions": [{"type": "Established", "status": "False"}]}
+        return obj
+    cluster.get = established_on_third_read
+    clock = FakeClock()
+    applier(cluster, clock=clock).apply([crd()])
+    assert answers == ["widgets.example.io"] * 3
+    assert clock.sleeps == [0.2, 0.2], "not the one-second interval of deletions"
+
+
+def test_a_deferred_crd_wait_waits_only_when_settled_unless_its_kinds_follow():
+    cluster = FakeCluster()
+    deferring = applier(cluster, defer_crd_wait=True)
+    deferring.apply([crd()])
+    assert "REFRESH" not in cluster.verbs() and deferring.unsettled, "nothing waited for yet"
+    cluster.reset_calls()
+    deferring.settle()
+    assert cluster.verbs() == ["GET", "REFRESH"], "one read (established), then discovery refreshed"
+    assert deferring.unsettled == []
+    cluster = FakeCluster()
+    cluster.unserved.add(("example.io", "Widget"))
+    with_kinds = applier(cluster, defer_crd_wait=True)
+    with_kinds.apply([NS, crd(), widget()])
+    assert with_kinds.unsettled == [] and "REFRESH" in cluster.verbs(), "its custom resources need it now"
+
+
+def test_defines_kind_of():
+    assert defines_kind_of([crd()], [NS, widget()])
+    assert not defines_kind_of([crd()], [NS, configmap("a")])
+
+
 def test_check_mode_with_a_new_crd_predicts_its_custom_resources():
     cluster = FakeCluster()
     cluster.put(NS)
@@ -172,6 +213,48 @@ def test_a_failure_while_writing_carries_what_was_done():
     with pytest.raises(K8sError) as info:
         applier(cluster).apply([NS, configmap("a"), configmap("b")])
     assert [r.ref.name for r in info.value.partial.objects] == ["istio-system", "a"]
+
+
+def _writes_meeting(cluster, names, parties):
+    """``cluster.apply`` whose real writes of ``names`` wait for each other: they pass only if they are in
+    flight together (a barrier of ``parties``), and the order of every real write is kept."""
+    barrier = threading.Barrier(parties, timeout=5)
+    real_apply, order = cluster.apply, []
+
+    def apply(body, field_manager, force=False, dry_run=False):
+        name = body["metadata"]["name"]
+        if not dry_run:
+            order.append(name)
+            if name in names:
+                barrier.wait()
+        return real_apply(body, field_manager, force, dry_run)
+    cluster.apply = apply
+    return order
+
+
+def test_the_writes_of_one_rank_go_out_together_and_ranks_stay_in_order():
+    cluster = FakeCluster()
+    order = _writes_meeting(cluster, {"b", "c", "d"}, 3)
+    applier(cluster).apply([configmap("b"), configmap("c"), configmap("d"), NS, crd()])
+    assert order[:2] == ["widgets.example.io", "istio-system"], "the CRD, then the namespace, one at a time"
+    assert sorted(order[2:]) == ["b", "c", "d"]
+
+
+def test_the_first_write_goes_alone_so_a_stale_run_writes_nothing_else():
+    cluster = FakeCluster()
+    applier(cluster).apply([NS])
+    real_apply, tried = cluster.apply, []
+
+    def stale_on_first_write(body, field_manager, force=False, dry_run=False):
+        if not dry_run:
+            tried.append(body["metadata"]["name"])
+            raise K8sError("another run changed this scope after this run read it")  # as the lease's guard
+        return real_apply(body, field_manager, force, dry_run)
+    cluster.apply = stale_on_first_write
+    with pytest.raises(K8sError) as info:
+        applier(cluster).apply([NS, configmap("a"), configmap("b"), configmap("c")])
+    assert tried == ["a"], "the namespace is unchanged; of the three ConfigMaps only the first was tried"
+    assert [r.ref.name for r in info.value.partial.objects] == ["istio-system"]
 
 
 def test_ca_bundle_is_never_sent():

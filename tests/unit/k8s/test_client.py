@@ -125,3 +125,37 @@ def test_the_request_timeout_is_a_module_option_but_not_a_nested_cluster_option(
     from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._client import CLUSTER_ARG_SPEC
     assert CONNECTION_ARG_SPEC["request_timeout"] == {"type": "float", "default": 30.0}
     assert "request_timeout" not in CLUSTER_ARG_SPEC and set(CLUSTER_ARG_SPEC) < set(CONNECTION_ARG_SPEC)
+
+
+class FakeResources:
+    """The dynamic client's discovery: serves ``kinds``, counts lookups and cache invalidations."""
+
+    def __init__(self, kinds):
+        self.kinds = set(kinds)
+        self.lookups = []
+        self.invalidated = 0
+
+    def get(self, api_version, kind, prefix=None):
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+        self.lookups.append((api_version, kind))
+        if (api_version, kind) not in self.kinds:
+            raise ResourceNotFoundError("no %s" % kind)
+        return object()
+
+    def invalidate_cache(self):
+        self.invalidated += 1
+        self.lookups = []
+
+
+def test_a_refresh_of_discovery_looks_up_again_the_kinds_the_run_used_but_not_those_gone():
+    resources = FakeResources({("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("example.io/v1", "Widget")})
+    cluster = Cluster(type("Client", (), {"resources": resources})(), "https://fake:6443")
+    for kind in (("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("example.io/v1", "Widget")):
+        cluster.resource(*kind)
+    assert not cluster.is_served("example.io/v1", "Gadget")
+    resources.kinds.discard(("example.io/v1", "Widget"))  # its CRD deleted meanwhile
+    cluster.refresh_discovery()
+    assert resources.invalidated == 1
+    assert resources.lookups == [("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("example.io/v1", "Widget")]
+    cluster.refresh_discovery()
+    assert resources.lookups == [("v1", "ConfigMap"), ("apps/v1", "Deployment")], "the gone kind is dropped"

@@ -122,3 +122,14 @@ def test_diffs():
     combined = combined_diff([entry])
     assert combined == {"before": {}, "after": {"ConfigMap ns/c": entry["after"]}}
     assert normalized(None) == {}
+
+
+def test_copy_json_is_deep_and_equal():
+    from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import copy_json
+    original = {"metadata": {"labels": {"a": "1"}}, "spec": {"list": [{"x": 1}, [2, 3]], "n": None, "f": 1.5}}
+    copied = copy_json(original)
+    assert copied == original
+    copied["metadata"]["labels"]["a"] = "2"
+    copied["spec"]["list"][0]["x"] = 9
+    copied["spec"]["list"][1].append(4)
+    assert original == {"metadata": {"labels": {"a": "1"}}, "spec": {"list": [{"x": 1}, [2, 3]], "n": None, "f": 1.5}}

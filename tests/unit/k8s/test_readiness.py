@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import WaitTimeout
@@ -115,6 +117,21 @@ def test_wait_until_polls_until_ready_and_skips_ready_objects():
     assert set(done) == {DEPLOY, CNI}
     assert clock.sleeps == [5, 5]
     assert cluster.gets.count(CNI) == 1
+
+
+def test_the_objects_still_waited_for_are_fetched_together():
+    class MeetingCluster(SequenceCluster):
+        barrier = threading.Barrier(2, timeout=5)  # passes only when both GETs are in flight at once
+
+        def get(self, ref):
+            self.barrier.wait()
+            return super().get(ref)
+    ready_ds = daemonset(currentNumberScheduled=1, desiredNumberScheduled=1, updatedNumberScheduled=1, numberReady=1)
+    cluster = MeetingCluster({DEPLOY: [deployment(updatedReplicas=1, availableReplicas=1, replicas=1)],
+                              CNI: [ready_ds]})
+    done = wait_until(cluster, [Check(DEPLOY, deployment_ready), Check(CNI, daemonset_ready)],
+                      timeout=30, interval=5, clock=FakeClock())
+    assert set(done) == {DEPLOY, CNI}
 
 
 def test_wait_timeout_lists_every_unready_object_and_why():

@@ -371,8 +371,8 @@ def test_the_users_values_go_over_the_topologys_in_turn():
     r = facts(PRIMARY_REMOTE, "r", **user)["istiod"]["values"]
     assert r["global"]["a"] == 2 and r["istiodRemote"]["injectionPath"] == "/inject/cluster/c-r/net/net-r"
     # istio_values are for the mesh's control planes, not the external cluster's local one
-    assert facts(EXTERNAL, "x", **user)["istiod"]["values"] == {"global": {"network": "net-x", "a": 2},
-                                                                 "pilot": {"env": {"Y": "2"}}}
+    expected = {"global": {"network": "net-x", "a": 2}, "pilot": {"env": {"Y": "2"}}}
+    assert facts(EXTERNAL, "x", **user)["istiod"]["values"] == expected
     # a later layer's scalar replaces a map, and a map after it starts anew
     replaced = facts(MULTI_PRIMARY, "a", values={"global": "x"}, cluster_values={"global": {"b": 1}})
     assert replaced["istiod"]["values"]["global"] == {"b": 1}

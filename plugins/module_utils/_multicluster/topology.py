@@ -183,8 +183,8 @@ def istiod_values(cluster: Mapping[str, Any], serves: bool, mesh_id: str) -> Dic
         if serves:
             values["pilot"] = {"env": {"EXTERNAL_ISTIOD": "true"}}
         return values
-    values["istiodRemote"] = {"injectionPath": "/inject/cluster/%s/net/%s" % (cluster.get("name"),
-                                                                             cluster.get("network"))}
+    path = "/inject/cluster/%s/net/%s" % (cluster.get("name"), cluster.get("network"))
+    values["istiodRemote"] = {"injectionPath": path}
     if role == "config":
         values["global"]["configCluster"] = True
         values["pilot"] = {"configMap": True}

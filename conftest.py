@@ -42,3 +42,26 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def collection_root():
     return ROOT
+
+
+# The longest test files, longest first (from the durations the test command prints). The test command hands
+# whole files to its two workers in collection order (``--no-loadscope-reorder``); starting with the longest
+# lets both workers finish together, instead of one running a long file alone at the end.
+LONGEST_FIRST = (
+    "tests/integration/test_multicluster.py",
+    "tests/integration/test_kill_resume_multicluster.py",
+    "tests/integration/test_multicluster_dataplane.py",
+    "tests/integration/test_kill_resume.py",
+    "tests/integration/test_bad_input.py",
+    "tests/integration/test_ambient.py",
+    "tests/sanity/test_ansible_test.py",
+    "tests/integration/test_multicluster_modules.py",
+    "tests/integration/test_molecule.py",
+    "tests/integration/test_ambient_molecule.py",
+    "tests/integration/test_lint.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))

@@ -7,6 +7,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.servicemesh.istio.plugins.filter.multicluster_gateway import multicluster_gateway
+from ansible_collections.servicemesh.istio.plugins.filter.multicluster_namespace_needs_update import (
+    multicluster_namespace_needs_update)
 from ansible_collections.servicemesh.istio.plugins.filter.multicluster_namespace_release import (
     multicluster_namespace_release)
 from ansible_collections.servicemesh.istio.plugins.filter.multicluster_prune import multicluster_prune
@@ -219,6 +221,22 @@ def test_release_of_a_namespace_that_is_gone_or_bare_does_nothing():
     assert namespace.release(live(), {NETWORK: "net1"}, {PLANES: "c-p"})["needed"] is False
     assert namespace.release(live({NETWORK: "net1"}), {}, {})["needed"] is False
     assert multicluster_namespace_release(live({NETWORK: "net1"}), {NETWORK: "net1"})["labels"] == {NETWORK: None}
+
+
+def test_a_missing_namespace_or_one_without_our_labels_needs_an_update():
+    assert namespace.needs_update([], {}, {}) is True
+    assert namespace.needs_update(live(), {NETWORK: "net1"}, {}) is True
+    assert namespace.needs_update(live({NETWORK: "other"}), {NETWORK: "net1"}, {}) is True
+    assert namespace.needs_update(live({NETWORK: "net1"}), {NETWORK: "net1"}, {PLANES: "c-p"}) is True
+    assert namespace.needs_update(live({NETWORK: "net1"}, {PLANES: "c-q"}), {NETWORK: "net1"}, {PLANES: "c-p"}) is True
+
+
+def test_a_namespace_holding_our_labels_needs_none_whatever_else_it_holds():
+    read = live({NETWORK: "net1", "team": "mesh"}, {PLANES: "c-p", "note": "x"})
+    assert namespace.needs_update(read, {NETWORK: "net1"}, {PLANES: "c-p"}) is False
+    assert namespace.needs_update(live(), {}, {}) is False
+    assert multicluster_namespace_needs_update(read, {NETWORK: "net1"}) is False
+    assert multicluster_namespace_needs_update([], {NETWORK: "net1"}) is True
 
 
 # -- what each cluster installs ---------------------------------------------------------------------

@@ -12,13 +12,14 @@ server.
 
 Reads are grouped: the records are one LIST of ConfigMaps by their label across namespaces; the objects
 of one apply are one LIST per kind and namespace (cluster-scoped kinds: one LIST) where two or more of
-them are wanted, else one GET each.
+them are wanted, else one GET each, all sent together.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef, copy_json
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._parallel import in_parallel
 
 RECORD_LABEL = "servicemesh.istio/inventory"
 # At least this many wanted objects of one kind in one namespace (or cluster-wide) are read with one LIST.
@@ -84,13 +85,14 @@ class Snapshot:
         """The live objects (None: missing), read as ``plan_reads`` says for those not read yet."""
         refs = list(dict.fromkeys(refs))
         lists, gets = plan_reads(refs, set(self._objects), self._listed, self.threshold)
-        for api_version, kind, namespace in lists:
-            for item in self.cluster.list(api_version, kind, namespace=namespace or None):
+        answers = in_parallel(self._read, [(True, group) for group in lists] + [(False, ref) for ref in gets])
+        for (api_version, kind, namespace), listed in zip(lists, answers):
+            for item in listed:
                 ref = ObjectRef.from_object(item, namespaced=bool(namespace))
                 self._objects.setdefault(ref, item)
             self._listed.add((api_version.rpartition("/")[0], kind, namespace))
-        for ref in gets:
-            self._objects[ref] = self.cluster.get(ref)
+        for ref, live in zip(gets, answers[len(lists):]):
+            self._objects[ref] = live
         found = {}
         for ref in refs:
             if ref not in self._objects:
@@ -98,6 +100,14 @@ class Snapshot:
             value = self._objects[ref]
             found[ref] = copy_json(value) if value is not None else None
         return found
+
+    def _read(self, read: Tuple[bool, Any]) -> Any:
+        """One LIST (api_version, kind, namespace) or one GET (a ref): the reads of ``get_many`` go together."""
+        is_list, what = read
+        if is_list:
+            api_version, kind, namespace = what
+            return self.cluster.list(api_version, kind, namespace=namespace or None)
+        return self.cluster.get(what)
 
     def peek(self, ref: ObjectRef) -> Tuple[bool, Optional[Dict[str, Any]]]:
         """(whether this run has read or written the object, the object then), without a request."""

@@ -4,6 +4,7 @@ and the fingerprint of our last write that spares the re-run a dry run."""
 from __future__ import annotations
 
 import copy
+import threading
 
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s import _inventory as inventory
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._apply import Applier
@@ -159,3 +160,22 @@ def test_a_wait_takes_what_the_run_just_read_when_it_was_ready():
     cluster.snapshot.wrote(ref, unready)
     wait_until(cluster, [Check(ref, deployment_ready)], timeout=1, clock=FakeClock())
     assert cluster.verbs() == ["GET"], "not ready when read: asked again"
+
+
+def test_the_lists_and_gets_of_one_read_go_out_together():
+    cluster = SnapshotCluster()
+    barrier = threading.Barrier(2, timeout=5)
+    real_list, real_get = cluster.list, cluster.get
+
+    def meeting(read):
+        def call(*args, **kwargs):
+            barrier.wait()
+            return read(*args, **kwargs)
+        return call
+    cluster.list, cluster.get = meeting(real_list), meeting(real_get)
+    cluster.put(role("a"))
+    refs = [ObjectRef.from_object(role("a")), ObjectRef.from_object(role("b")),
+            ObjectRef.of("v1", "Service", "istiod", "istio-system")]
+    found = cluster.snapshot.get_many(refs)
+    assert found[refs[0]]["metadata"]["name"] == "a" and found[refs[1]] is None and found[refs[2]] is None
+    assert sorted(cluster.verbs()) == ["GET", "LIST"], "the LIST of the roles and the GET of the service met"

@@ -27,6 +27,15 @@ CNI, ZTUNNEL = "cni", "ztunnel"
 SINGLETON = "default"
 DAEMONSETS = {CNI: "istio-cni-node", ZTUNNEL: "ztunnel"}
 MAX_MINOR_SKEW = 1
+ROLLOUT = "rollout"
+
+
+def rollout_scope(daemonset: str, namespace: str) -> UnitKey:
+    """Whose lease a node-by-node rollout of this DaemonSet takes: its agent's, so that the rollout and an
+    install or upgrade of that agent take turns; for another DaemonSet, one of its own. Two rollouts of one
+    DaemonSet at once would take down a node each."""
+    agent = next((kind for kind, name in DAEMONSETS.items() if name == daemonset), None)
+    return UnitKey(agent, SINGLETON, namespace) if agent else UnitKey(ROLLOUT, daemonset, namespace)
 
 
 def _minor(version_name: str) -> tuple:

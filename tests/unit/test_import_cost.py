@@ -32,7 +32,7 @@ def loaded_after_import(module):
     return set(out.stdout.split())
 
 
-@pytest.mark.parametrize("module", ["istio_info", "istio_labels", "istio_prune"])
+@pytest.mark.parametrize("module", ["istio_info", "istio_labels", "istio_prune", "istio_node_rollout"])
 def test_modules_that_never_render_do_not_load_the_helm_library(module):
     loaded = loaded_after_import(module)
     assert "kubernetes" in loaded, "the import worked"

@@ -7,7 +7,9 @@ a pod once it is deleted, on the same node, ready after a few looks (or never).
 import pytest
 
 from ansible_collections.servicemesh.istio.plugins.module_utils import _rollout as rollout
+from ansible_collections.servicemesh.istio.plugins.module_utils._dataplane import rollout_scope
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._errors import KindNotServed, WaitTimeout
+from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._inventory import UnitKey
 from ansible_collections.servicemesh.istio.plugins.module_utils.k8s._objects import ObjectRef
 
 UID = "uid-ztunnel"
@@ -191,3 +193,11 @@ def test_node_state_reasons():
 
 def test_daemonset_ref():
     assert rollout.daemonset_ref("ztunnel", "ztunnel") == ObjectRef.of("apps/v1", "DaemonSet", "ztunnel", "ztunnel")
+
+
+def test_a_rollout_takes_the_lease_of_the_agent_whose_daemonset_it_rolls():
+    # the lease is named after the scope's record: an install of the same agent takes the same one
+    assert rollout_scope("ztunnel", "ztunnel") == UnitKey("ztunnel", "default", "ztunnel")
+    assert rollout_scope("istio-cni-node", "kube-system") == UnitKey("cni", "default", "kube-system")
+    assert rollout_scope("ztunnel", "istio-system").ref.name == "servicemesh-istio-ztunnel-default"
+    assert rollout_scope("node-agent", "ops") == UnitKey("rollout", "node-agent", "ops")

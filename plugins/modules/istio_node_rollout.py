@@ -16,7 +16,7 @@ description:
   - The first node whose replacement is not ready in time stops the rollout; the error names it and the nodes left.
   - The DaemonSet must update C(OnDelete) (for ztunnel, set the value C(ztunnel.updateStrategy.type) to C(OnDelete));
     with C(RollingUpdate) Kubernetes replaces the pods by itself.
-  - One run at a time rolls a DaemonSet: before its first delete a run takes the Lease the agent's install takes
+  - One run at a time rolls a DaemonSet. Before its first delete a run takes the Lease the agent's install takes
     (C(servicemesh-istio-ztunnel-default) for ztunnel, C(servicemesh-istio-cni-default) for C(istio-cni-node);
     C(servicemesh-istio-rollout-<name>) for another DaemonSet) in O(namespace), so that a rollout and an upgrade of
     that agent take turns too. A second run waits for it up to O(wait_timeout), then reads the nodes again. The

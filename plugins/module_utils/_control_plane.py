@@ -17,7 +17,7 @@ from ansible_collections.servicemesh.istio.plugins.module_utils import _clock as
 from ansible_collections.servicemesh.istio.plugins.module_utils import _info as info
 from ansible_collections.servicemesh.istio.plugins.module_utils import _istiocsr as istiocsr
 from ansible_collections.servicemesh.istio.plugins.module_utils import _lifecycle as lifecycle
-from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import UsageIndex
+from ansible_collections.servicemesh.istio.plugins.module_utils._inuse import Usage, UsageIndex
 from ansible_collections.servicemesh.istio.plugins.module_utils._istiocsr import IstioCsr
 from ansible_collections.servicemesh.istio.plugins.module_utils._istioversion import VersionCatalog
 from ansible_collections.servicemesh.istio.plugins.module_utils._manifest import (
@@ -135,6 +135,7 @@ class RemovalPlan:
     tags: List[InventoryRecord]
     revisions: List[InventoryRecord]
     users: List[str]
+    usages: Dict[str, Usage]  # by revision name: what the check saw, reported with each removal
 
 
 def plan_removal(revisions: List[InventoryRecord], tags: List[InventoryRecord], active: str,
@@ -146,14 +147,15 @@ def plan_removal(revisions: List[InventoryRecord], tags: List[InventoryRecord], 
     ordered = sorted(revisions, key=lambda r: (r.key.name == active, r.key.name))
     prefixes = tuple(ignored_pods)
     users: List[str] = []
+    usages: Dict[str, Usage] = {}
     for record in ordered:
-        usage = lifecycle.revision_usage(index, record)
+        usage = usages[record.key.name] = lifecycle.revision_usage(index, record)
         users += ["namespace %s (%s)" % (ns, record.key.name) for ns in usage.namespaces]
         users += ["pod %s (%s)" % (pod, record.key.name) for pod in usage.pods
                   if not any(pod.startswith(prefix) for prefix in prefixes)]
         if usage.by_default:
             users.append("sidecarInjectorWebhook.enableNamespacesByDefault (%s)" % record.key.name)
-    return RemovalPlan(ours, ordered, users)
+    return RemovalPlan(ours, ordered, users, usages)
 
 
 def gateway_pod_prefixes(gateways: Iterable[Tuple[str, str]]) -> List[str]:
@@ -183,9 +185,8 @@ def remove(cluster: Any, request: ControlPlaneRequest, options: lifecycle.Option
     for tag in plan.tags:
         outcome.results.append(remove_unit(cluster, tag.key, check_mode=options.check_mode))
     for revision in plan.revisions:
-        # checked above, tags aside: they go first (in check mode they are still there to be counted)
-        _add(outcome, lifecycle.remove_revision(cluster, revision.key.name, options, force=True,
-                                                namespace=revision.key.namespace))
+        # checked above, on the one read of the namespaces and pods; tags aside: they go first
+        _add(outcome, lifecycle.delete_revision(cluster, revision, plan.usages[revision.key.name], options))
     outcome.facts = {"control_plane": {"name": control_plane.name, "namespace": control_plane.namespace,
                                        "status": REMOVED, "removed_revisions": [r.key.name for r in plan.revisions],
                                        "removed_tags": [t.key.name for t in plan.tags]}}

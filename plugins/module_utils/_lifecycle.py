@@ -378,10 +378,16 @@ def remove_revision(cluster: Any, name: str, options: Options, force: bool = Fal
     if usage.in_use and not force:
         raise LifecycleError("revision %r is in use and was not removed: %s; move these to another revision "
                              "or set force" % (name, "; ".join(usage.reasons())))
+    return delete_revision(cluster, record, usage, options)
+
+
+def delete_revision(cluster: Any, record: InventoryRecord, usage: Usage, options: Options) -> Outcome:
+    """Delete a revision found and checked by the caller; ``usage`` is what the check saw."""
+    outcome = Outcome()
     outcome.results.append(remove_unit(cluster, record.key, check_mode=options.check_mode,
                                        wait=options.wait, timeout=options.wait_timeout))
     outcome.results.extend(_forget_active(cluster, record, options))
-    outcome.facts = {"revision": name, "removed": True, "usage": usage.as_dict()}
+    outcome.facts = {"revision": record.key.name, "removed": True, "usage": usage.as_dict()}
     return outcome
 
 

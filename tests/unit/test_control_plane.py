@@ -136,3 +136,14 @@ def test_a_removal_checked_in_check_mode_counts_its_own_tags_as_gone(cluster, re
                                                                        "labels": {"istio-injection": "enabled"}}})
     with pytest.raises(lifecycle.LifecycleError, match=r"namespace app \(default-v1-30-3\).*istio_force"):
         cp.remove(cluster, request("v1.30.3", 30), check)
+
+
+def test_removing_a_plane_reads_the_pods_once_for_all_its_revisions(cluster, renderer):
+    install(cluster, renderer, request("v1.29.6", 600, tags=["default"]))
+    install(cluster, renderer, request("v1.30.3", 600, tags=["default"]))
+    assert len(lifecycle.revision_records(cluster, "default")) == 2
+    cluster.reset_calls()
+    removed = cp.remove(cluster, request("v1.30.3", 600), OPTIONS)
+    assert removed.facts["control_plane"]["removed_revisions"] == ["default-v1-29-6", "default-v1-30-3"]
+    assert [c for c in cluster.calls if c == ("LIST", ("Pod", None))] == [("LIST", ("Pod", None))]
+    assert lifecycle.revision_records(cluster, "default") == []
